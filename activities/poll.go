@@ -1,0 +1,67 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/openai/openai-go/v3/option"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/batchledger/batchledger/audit"
+	"github.com/batchledger/batchledger/azureopenai"
+	"github.com/batchledger/batchledger/models"
+)
+
+// Poll retrieves the batch once. While the batch is not terminal it fails
+// with a retryable BatchNotReady error: the workflow's retry policy (backoff
+// coefficient 1, interval = poll interval) turns that into a poll loop that
+// adds nothing to history until the batch is done.
+func (a *Activities) Poll(ctx context.Context, in PollInput) (BatchState, error) {
+	ctx = a.scoped(ctx, in.RunID)
+	st, err := a.retrieve(ctx, in.BatchID)
+	if err != nil {
+		return BatchState{}, err
+	}
+	if err := a.DB.WithContext(ctx).Model(&models.Run{}).Where("run_id = ?", in.RunID).
+		Update("batch_status", st.Status).Error; err != nil {
+		return BatchState{}, fmt.Errorf("save batch status of %s: %w", in.RunID, err)
+	}
+	if !st.Terminal() {
+		return BatchState{}, temporal.NewApplicationError(
+			fmt.Sprintf("batch %s is %s (%d/%d done, %d failed)", st.ID, st.Status,
+				st.RequestCounts.Completed, st.RequestCounts.Total, st.RequestCounts.Failed),
+			ErrBatchNotReady, st)
+	}
+	return st, nil
+}
+
+// retrieve calls batches.retrieve and validates the answer from the exact
+// bytes received (Azure's data is untrusted input).
+func (a *Activities) retrieve(ctx context.Context, batchID string) (BatchState, error) {
+	var raw *http.Response
+	_, err := a.AI.Batches.Get(audit.WithOperation(ctx, azureopenai.OpBatchesRetrieve), batchID, option.WithResponseBodyInto(&raw))
+	if err != nil {
+		return BatchState{}, classify("batches.retrieve", err)
+	}
+	body, err := io.ReadAll(raw.Body)
+	_ = raw.Body.Close()
+	if err != nil {
+		return BatchState{}, fmt.Errorf("batches.retrieve %s: read body: %w", batchID, err)
+	}
+	call, ok := audit.ScopeFrom(ctx).Last(azureopenai.OpBatchesRetrieve)
+	if !ok || call.ResponseHash == nil {
+		return BatchState{}, fmt.Errorf("batches.retrieve %s: no recorded response", batchID)
+	}
+	st, err := parseBatch(body)
+	if err != nil {
+		// An unreadable batch object may be a transient fault; it is recorded, retry.
+		return BatchState{}, fmt.Errorf("batches.retrieve %s: %w", batchID, err)
+	}
+	if st.ID != batchID {
+		return BatchState{}, fmt.Errorf("batches.retrieve %s: answer is for batch %q", batchID, st.ID)
+	}
+	st.Batch = models.Range{Blob: *call.ResponseHash, Offset: *call.ResponseBodyOffset, Length: int64(len(body)), SHA256: audit.Hash(body)}
+	return st, nil
+}

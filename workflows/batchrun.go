@@ -1,0 +1,161 @@
+// Package workflows holds the BatchRun workflow. It only orchestrates: all
+// I/O happens in activities, and only refs and counts pass through history.
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/batchledger/batchledger/activities"
+	"github.com/batchledger/batchledger/models"
+)
+
+// Defaults for BatchRunInput's durations.
+const (
+	DefaultPollInterval = 60 * time.Second
+	DefaultMaxWait      = 25 * time.Hour // Azure's window is 24h; a little slack for finalizing
+)
+
+// BatchRunInput starts a run. Durations are Go duration strings ("1s",
+// "60s") so the workflow can be started from the temporal CLI with JSON.
+type BatchRunInput struct {
+	Input        activities.Source      `json:"input"`
+	Format       string                 `json:"format,omitempty"`
+	Template     activities.Source      `json:"template"`
+	SystemPrompt *activities.Source     `json:"system_prompt,omitempty"`
+	Params       activities.ModelParams `json:"params,omitempty"`
+	PollInterval string                 `json:"poll_interval,omitempty"`
+	MaxWait      string                 `json:"max_wait,omitempty"`
+}
+
+// BatchRunResult summarises a finished run; the rows are in the results blob.
+type BatchRunResult struct {
+	RunID       string         `json:"run_id"`
+	FileID      string         `json:"file_id,omitempty"`
+	BatchID     string         `json:"batch_id,omitempty"`
+	BatchStatus string         `json:"batch_status,omitempty"`
+	Rows        int            `json:"rows"`
+	Submitted   int            `json:"submitted"`
+	Requests    models.Ref     `json:"requests"`
+	Results     models.Ref     `json:"results"`
+	Counts      map[string]int `json:"counts"`
+	Anomalies   int            `json:"anomalies"`
+}
+
+// Progress is what the "progress" query returns.
+type Progress struct {
+	Stage       string `json:"stage"`
+	BatchID     string `json:"batch_id,omitempty"`
+	BatchStatus string `json:"batch_status,omitempty"`
+	Rows        int    `json:"rows"`
+	Submitted   int    `json:"submitted"`
+}
+
+// ProgressQuery is the query name for Progress.
+const ProgressQuery = "progress"
+
+// BatchRun renders, uploads, polls and downloads one Azure OpenAI batch.
+func BatchRun(ctx workflow.Context, in BatchRunInput) (BatchRunResult, error) {
+	info := workflow.GetInfo(ctx)
+	runID := info.WorkflowExecution.ID
+	pollInterval, err := duration(in.PollInterval, DefaultPollInterval, "poll_interval")
+	if err != nil {
+		return BatchRunResult{}, err
+	}
+	maxWait, err := duration(in.MaxWait, DefaultMaxWait, "max_wait")
+	if err != nil {
+		return BatchRunResult{}, err
+	}
+	progress := Progress{Stage: "render"}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return progress, nil }); err != nil {
+		return BatchRunResult{}, fmt.Errorf("register progress query: %w", err)
+	}
+
+	var a *activities.Activities
+	work := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    10 * time.Minute,
+		ScheduleToCloseTimeout: 2 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrInvalidInput, activities.ErrAzureRejected, activities.ErrAuditCorrupt},
+		},
+	})
+
+	// Activity errors are returned as they are: they name the activity, and
+	// wrapping them would hide their application error type from callers.
+	var rendered activities.RenderResult
+	if err := workflow.ExecuteActivity(work, a.Render, activities.RenderInput{
+		RunID: runID, Input: in.Input, Format: in.Format, Template: in.Template,
+		SystemPrompt: in.SystemPrompt, Params: in.Params,
+	}).Get(ctx, &rendered); err != nil {
+		return BatchRunResult{}, err
+	}
+	res := BatchRunResult{RunID: runID, Rows: rendered.Rows, Submitted: rendered.Submitted, Requests: rendered.Requests}
+	progress.Rows, progress.Submitted = rendered.Rows, rendered.Submitted
+
+	var batch *activities.BatchState
+	if rendered.Submitted > 0 {
+		progress.Stage = "upload"
+		var up activities.UploadResult
+		// The key survives activity retries, workflow retries and continue-as-new
+		// (FirstRunID is the chain's first run), yet is new for a deliberate re-run.
+		first := info.FirstRunID
+		if first == "" { // only the test environment leaves it unset
+			first = info.WorkflowExecution.RunID
+		}
+		key := runID + "/" + first
+		if err := workflow.ExecuteActivity(work, a.Upload, activities.UploadInput{
+			RunID: runID, IdempotencyKey: key, Requests: rendered.Requests,
+		}).Get(ctx, &up); err != nil {
+			return BatchRunResult{}, err
+		}
+		res.FileID, res.BatchID = up.FileID, up.BatchID
+		progress.Stage, progress.BatchID = "poll", up.BatchID
+
+		poll := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout:    5 * time.Minute,
+			ScheduleToCloseTimeout: maxWait,
+			RetryPolicy: &temporal.RetryPolicy{
+				InitialInterval:        pollInterval,
+				BackoffCoefficient:     1,
+				MaximumInterval:        pollInterval,
+				NonRetryableErrorTypes: []string{activities.ErrAzureRejected, activities.ErrAuditCorrupt},
+			},
+		})
+		var st activities.BatchState
+		if err := workflow.ExecuteActivity(poll, a.Poll, activities.PollInput{RunID: runID, BatchID: up.BatchID}).Get(ctx, &st); err != nil {
+			return BatchRunResult{}, err
+		}
+		batch = &st
+		res.BatchStatus = st.Status
+		progress.BatchStatus = st.Status
+	}
+
+	progress.Stage = "download"
+	var dl activities.DownloadResult
+	if err := workflow.ExecuteActivity(work, a.Download, activities.DownloadInput{RunID: runID, Batch: batch}).Get(ctx, &dl); err != nil {
+		return BatchRunResult{}, err
+	}
+	res.Results, res.Counts, res.Anomalies = dl.Results, dl.Counts, dl.Anomalies
+	progress.Stage = "done"
+	if err := workflow.UpsertMemo(ctx, map[string]any{"counts": dl.Counts, "batch_id": res.BatchID}); err != nil {
+		return BatchRunResult{}, fmt.Errorf("memo: %w", err)
+	}
+	return res, nil
+}
+
+func duration(s string, def time.Duration, field string) (time.Duration, error) {
+	if s == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, temporal.NewNonRetryableApplicationError(fmt.Sprintf("input field %s: %q is not a positive duration", field, s), activities.ErrInvalidInput, nil)
+	}
+	return d, nil
+}

@@ -1,0 +1,128 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/batchledger/batchledger/activities"
+	"github.com/batchledger/batchledger/models"
+)
+
+var a *activities.Activities
+
+func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(a)
+	return env
+}
+
+var input = BatchRunInput{
+	Input:        activities.Source{Blob: "sha256/aa", Name: "rows.csv"},
+	Template:     activities.Source{Blob: "sha256/bb", Name: "prompt.tmpl"},
+	PollInterval: "1s",
+}
+
+func TestBatchRunOrchestratesAllFourActivities(t *testing.T) {
+	env := newEnv(t)
+	reqs := models.Ref{SHA256: "cc", Size: 10}
+	env.OnActivity(a.Render, mock.Anything, mock.Anything).Return(activities.RenderResult{Requests: reqs, Rows: 3, Submitted: 2, NotRendered: 1}, nil)
+	var gotKey string
+	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.UploadInput) (activities.UploadResult, error) {
+		gotKey = in.IdempotencyKey
+		require.Equal(t, reqs, in.Requests)
+		return activities.UploadResult{FileID: "file-1", BatchID: "batch_1"}, nil
+	})
+	polls := 0
+	env.OnActivity(a.Poll, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PollInput) (activities.BatchState, error) {
+		polls++
+		require.Equal(t, "batch_1", in.BatchID)
+		if polls < 3 {
+			return activities.BatchState{}, temporal.NewApplicationError("not ready", activities.ErrBatchNotReady)
+		}
+		return activities.BatchState{ID: "batch_1", Status: "completed", OutputFileID: "file-out"}, nil
+	})
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DownloadInput) (activities.DownloadResult, error) {
+		require.NotNil(t, in.Batch)
+		require.Equal(t, "file-out", in.Batch.OutputFileID)
+		return activities.DownloadResult{Results: models.Ref{SHA256: "dd", Size: 5}, Counts: map[string]int{"response": 2, "template_error": 1}}, nil
+	})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "run-1"})
+	env.ExecuteWorkflow(BatchRun, input)
+
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	var res BatchRunResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, "run-1", res.RunID)
+	require.Equal(t, "batch_1", res.BatchID)
+	require.Equal(t, "completed", res.BatchStatus)
+	require.Equal(t, map[string]int{"response": 2, "template_error": 1}, res.Counts)
+	require.Equal(t, 3, polls, "poll is retried until the batch is terminal")
+	require.Regexp(t, `^run-1/.+`, gotKey, "idempotency key is workflow id + first run id")
+}
+
+func TestBatchRunWithNothingSubmittedSkipsAzure(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.Render, mock.Anything, mock.Anything).Return(activities.RenderResult{Rows: 2, NotRendered: 2}, nil)
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DownloadInput) (activities.DownloadResult, error) {
+		require.Nil(t, in.Batch)
+		return activities.DownloadResult{Counts: map[string]int{"template_error": 2}}, nil
+	})
+	env.ExecuteWorkflow(BatchRun, input)
+	require.NoError(t, env.GetWorkflowError())
+	env.AssertNotCalled(t, "Upload", mock.Anything, mock.Anything)
+	env.AssertNotCalled(t, "Poll", mock.Anything, mock.Anything)
+}
+
+func TestBatchRunStopsOnInvalidInput(t *testing.T) {
+	env := newEnv(t)
+	renders := 0
+	env.OnActivity(a.Render, mock.Anything, mock.Anything).Return(func(context.Context, activities.RenderInput) (activities.RenderResult, error) {
+		renders++
+		return activities.RenderResult{}, temporal.NewNonRetryableApplicationError("rows.csv line 1: empty", activities.ErrInvalidInput, nil)
+	})
+	env.ExecuteWorkflow(BatchRun, input)
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr))
+	require.Equal(t, activities.ErrInvalidInput, appErr.Type())
+	require.Contains(t, err.Error(), "rows.csv line 1")
+	require.Equal(t, 1, renders, "invalid input is not retried")
+}
+
+func TestBatchRunRejectsBadDuration(t *testing.T) {
+	env := newEnv(t)
+	in := input
+	in.PollInterval = "soon"
+	env.ExecuteWorkflow(BatchRun, in)
+	require.ErrorContains(t, env.GetWorkflowError(), "poll_interval")
+}
+
+func TestBatchRunProgressQuery(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.Render, mock.Anything, mock.Anything).Return(activities.RenderResult{Rows: 1, Submitted: 1}, nil)
+	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(activities.UploadResult{FileID: "f", BatchID: "b"}, nil)
+	var seen Progress
+	env.OnActivity(a.Poll, mock.Anything, mock.Anything).Return(func(context.Context, activities.PollInput) (activities.BatchState, error) {
+		return activities.BatchState{ID: "b", Status: "completed"}, nil
+	})
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(func(context.Context, activities.DownloadInput) (activities.DownloadResult, error) {
+		v, err := env.QueryWorkflow(ProgressQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&seen))
+		return activities.DownloadResult{Counts: map[string]int{"response": 1}}, nil
+	})
+	env.ExecuteWorkflow(BatchRun, input)
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, Progress{Stage: "download", BatchID: "b", BatchStatus: "completed", Rows: 1, Submitted: 1}, seen)
+}
