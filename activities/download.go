@@ -25,13 +25,13 @@ const OpResults = "results.write"
 // ResultLine is one line of the results JSONL: every input row, in input
 // order, with its response or the reason it has none. Absent fields stay absent.
 type ResultLine struct {
-	Row      int               `json:"row"`
-	Line     int               `json:"line"`
-	CustomID *string           `json:"custom_id,omitempty"`
-	Outcome  string            `json:"outcome"`
+	Row      int                   `json:"row"`
+	Line     int                   `json:"line"`
+	CustomID *string               `json:"custom_id,omitempty"`
+	Outcome  string                `json:"outcome"`
 	Response *outcome.ResponseInfo `json:"response,omitempty"`
-	Error    *outcome.Error    `json:"error,omitempty"`
-	Message  string            `json:"message,omitempty"`
+	Error    *outcome.Error        `json:"error,omitempty"`
+	Message  string                `json:"message,omitempty"`
 }
 
 // fetched is one downloaded Azure file and where its bytes sit in the recorded response.
