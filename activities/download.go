@@ -61,7 +61,7 @@ func (a *Activities) Download(ctx context.Context, in DownloadInput) (DownloadRe
 	)
 	if in.Batch != nil {
 		b := in.Batch
-		info = outcome.BatchInfo{Status: b.Status, FailedCount: int(b.RequestCounts.Failed)}
+		info = outcome.BatchInfo{Status: b.Status, TimedOut: in.TimedOut, FailedCount: int(b.RequestCounts.Failed)}
 		if b.OutputFileID != "" {
 			f, err := a.fileContent(ctx, b.OutputFileID)
 			if err != nil {
@@ -94,9 +94,23 @@ func (a *Activities) Download(ctx context.Context, in DownloadInput) (DownloadRe
 			submitted = append(submitted, outcome.Submitted{RowIndex: r.RowIndex, CustomID: *r.CustomID})
 		}
 	}
-	assigned, anomalies, err := outcome.Assign(submitted, info, outLines, errLines)
-	if err != nil {
-		return DownloadResult{}, fmt.Errorf("assign outcomes of %s: %w", in.RunID, err)
+	var (
+		assigned  []outcome.Assignment
+		anomalies []outcome.Anomaly
+	)
+	switch {
+	case in.Batch != nil:
+		var err error
+		if assigned, anomalies, err = outcome.Assign(submitted, info, outLines, errLines); err != nil {
+			return DownloadResult{}, fmt.Errorf("assign outcomes of %s: %w", in.RunID, err)
+		}
+	case len(submitted) > 0 && in.Canceled:
+		for _, sub := range submitted {
+			assigned = append(assigned, outcome.Assignment{RowIndex: sub.RowIndex, CustomID: sub.CustomID,
+				Outcome: outcome.BatchCancelled, Message: "the run was cancelled before a batch was created"})
+		}
+	case len(submitted) > 0:
+		return DownloadResult{}, fmt.Errorf("run %s submitted %d rows but has no batch: %w", in.RunID, len(submitted), audit.ErrIntegrity)
 	}
 	byRow := make(map[int]outcome.Assignment, len(assigned))
 	for _, as := range assigned {

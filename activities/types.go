@@ -94,8 +94,22 @@ func IsTerminal(status string) bool {
 
 // DownloadInput names the finished batch; Batch is nil when no row was submitted.
 type DownloadInput struct {
-	RunID string      `json:"run_id"`
-	Batch *BatchState `json:"batch,omitempty"`
+	RunID    string      `json:"run_id"`
+	Batch    *BatchState `json:"batch,omitempty"`
+	TimedOut bool        `json:"timed_out,omitempty"` // we cancelled the batch after max_wait
+	Canceled bool        `json:"canceled,omitempty"`  // a user cancelled the run
+}
+
+// CancelInput names the batch to cancel, or the key to find it by.
+type CancelInput struct {
+	RunID          string `json:"run_id"`
+	IdempotencyKey string `json:"idempotency_key"`
+	BatchID        string `json:"batch_id,omitempty"`
+}
+
+// CancelResult names the batch that was asked to cancel; empty when the run has none.
+type CancelResult struct {
+	BatchID string `json:"batch_id,omitempty"`
 }
 
 // DownloadResult refers to the results JSONL and counts rows per outcome.

@@ -2,6 +2,7 @@
 //
 //	starter run --input FILE --template FILE [flags] [--wait]
 //	starter results RUN_ID -o FILE
+//	starter explain RUN_ID --row N
 package main
 
 import (
@@ -19,6 +20,7 @@ const usage = `usage:
               [--temperature T] [--max-tokens N] [--poll-interval 60s] [--max-wait 25h]
               [--run-id ID] [--wait]
   starter results RUN_ID -o FILE
+  starter explain RUN_ID (--row N | --custom-id ID)
 `
 
 func main() {
@@ -40,6 +42,8 @@ func dispatch(ctx context.Context, args []string, out io.Writer, log *slog.Logge
 		return cmdRun(ctx, args[1:], out, log)
 	case "results":
 		return cmdResults(ctx, args[1:], out, log)
+	case "explain":
+		return cmdExplain(ctx, args[1:], out, log)
 	case "-h", "--help", "help":
 		fmt.Fprint(out, usage)
 		return nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/batchledger/batchledger/activities"
 	"github.com/batchledger/batchledger/config"
+	"github.com/batchledger/batchledger/models"
 	"github.com/batchledger/batchledger/workflows"
 )
 
@@ -39,10 +40,14 @@ func cmdResults(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	}
 	d := &deps{cfg: config.FromEnv(), log: log}
 	defer d.close()
-	res, err := runResult(ctx, d, runID)
+	run, err := loadRun(ctx, d, runID)
 	if err != nil {
 		return err
 	}
+	if run.ResultsHash == "" {
+		return fmt.Errorf("run %s has no results yet (batch status %q)", runID, run.BatchStatus)
+	}
+	res := workflows.BatchRunResult{RunID: runID, Rows: run.Rows, Results: models.Ref{SHA256: run.ResultsHash, Size: run.ResultsSize}}
 	data, err := resultsBytes(ctx, d, res)
 	if err != nil {
 		return err
@@ -58,16 +63,21 @@ func cmdResults(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	return nil
 }
 
-func runResult(ctx context.Context, d *deps, runID string) (workflows.BatchRunResult, error) {
-	tc, err := d.temporal()
+// loadRun reads the run's row; results live there too, so a cancelled or
+// timed-out run's partial results can be read like a completed run's.
+func loadRun(ctx context.Context, d *deps, runID string) (models.Run, error) {
+	db, err := d.database(ctx)
 	if err != nil {
-		return workflows.BatchRunResult{}, err
+		return models.Run{}, err
 	}
-	var res workflows.BatchRunResult
-	if err := tc.GetWorkflow(ctx, runID, "").Get(ctx, &res); err != nil {
-		return res, fmt.Errorf("run %s: %w", runID, err)
+	var run models.Run
+	if err := db.WithContext(ctx).Where("run_id = ?", runID).Limit(1).Find(&run).Error; err != nil {
+		return run, fmt.Errorf("run %s: %w", runID, err)
 	}
-	return res, nil
+	if run.RunID == "" {
+		return run, fmt.Errorf("run %s: not found in table runs", runID)
+	}
+	return run, nil
 }
 
 // resultsBytes reads the results JSONL; the store verifies its hash.

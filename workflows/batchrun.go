@@ -3,6 +3,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -98,10 +99,13 @@ func BatchRun(ctx workflow.Context, in BatchRunInput) (BatchRunResult, error) {
 	res := BatchRunResult{RunID: runID, Rows: rendered.Rows, Submitted: rendered.Submitted, Requests: rendered.Requests}
 	progress.Rows, progress.Submitted = rendered.Rows, rendered.Submitted
 
-	var batch *activities.BatchState
+	var (
+		batch    *activities.BatchState
+		timedOut bool
+		canceled error
+	)
 	if rendered.Submitted > 0 {
 		progress.Stage = "upload"
-		var up activities.UploadResult
 		// The key survives activity retries, workflow retries and continue-as-new
 		// (FirstRunID is the chain's first run), yet is new for a deliberate re-run.
 		first := info.FirstRunID
@@ -109,44 +113,124 @@ func BatchRun(ctx workflow.Context, in BatchRunInput) (BatchRunResult, error) {
 			first = info.WorkflowExecution.RunID
 		}
 		key := runID + "/" + first
-		if err := workflow.ExecuteActivity(work, a.Upload, activities.UploadInput{
+		// Upload waits out a cancellation: a batch it creates must be known so it can be cancelled.
+		upOpts := workflow.GetActivityOptions(work)
+		upOpts.WaitForCancellation = true
+		var up activities.UploadResult
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, upOpts), a.Upload, activities.UploadInput{
 			RunID: runID, IdempotencyKey: key, Requests: rendered.Requests,
-		}).Get(ctx, &up); err != nil {
-			return BatchRunResult{}, err
-		}
+		}).Get(ctx, &up)
 		res.FileID, res.BatchID = up.FileID, up.BatchID
-		progress.Stage, progress.BatchID = "poll", up.BatchID
+		progress.BatchID = up.BatchID
 
-		poll := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout:    5 * time.Minute,
-			ScheduleToCloseTimeout: maxWait,
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval:        pollInterval,
-				BackoffCoefficient:     1,
-				MaximumInterval:        pollInterval,
-				NonRetryableErrorTypes: []string{activities.ErrAzureRejected, activities.ErrAuditCorrupt},
-			},
-		})
 		var st activities.BatchState
-		if err := workflow.ExecuteActivity(poll, a.Poll, activities.PollInput{RunID: runID, BatchID: up.BatchID}).Get(ctx, &st); err != nil {
-			return BatchRunResult{}, err
+		if err == nil {
+			progress.Stage = "poll"
+			err = workflow.ExecuteActivity(pollOptions(ctx, pollInterval, maxWait), a.Poll,
+				activities.PollInput{RunID: runID, BatchID: up.BatchID}).Get(ctx, &st)
 		}
-		batch = &st
+		switch {
+		case err == nil:
+		case temporal.IsCanceledError(err) || ctx.Err() != nil:
+			// A user cancelled the workflow: cancel the batch at Azure and keep what it finished.
+			canceled = ctx.Err()
+			ctx, _ = workflow.NewDisconnectedContext(ctx)
+			progress.Stage = "cancel"
+			if st, err = cancelBatch(ctx, runID, key, up.BatchID, pollInterval); err != nil {
+				return res, err
+			}
+		case isPollTimeout(err):
+			// The batch outlived max_wait: cancel it, keep what it finished, the rest is batch_timeout.
+			timedOut = true
+			progress.Stage = "cancel"
+			if st, err = cancelBatch(ctx, runID, key, up.BatchID, pollInterval); err != nil {
+				return res, err
+			}
+		default:
+			return res, err
+		}
+		if st.ID != "" {
+			batch = &st
+		}
 		res.BatchStatus = st.Status
 		progress.BatchStatus = st.Status
 	}
 
 	progress.Stage = "download"
+	work = workflow.WithActivityOptions(ctx, workflow.GetActivityOptions(work))
 	var dl activities.DownloadResult
-	if err := workflow.ExecuteActivity(work, a.Download, activities.DownloadInput{RunID: runID, Batch: batch}).Get(ctx, &dl); err != nil {
-		return BatchRunResult{}, err
+	if err := workflow.ExecuteActivity(work, a.Download, activities.DownloadInput{
+		RunID: runID, Batch: batch, TimedOut: timedOut, Canceled: canceled != nil,
+	}).Get(ctx, &dl); err != nil {
+		return res, err
 	}
 	res.Results, res.Counts, res.Anomalies = dl.Results, dl.Counts, dl.Anomalies
 	progress.Stage = "done"
 	if err := workflow.UpsertMemo(ctx, map[string]any{"counts": dl.Counts, "batch_id": res.BatchID}); err != nil {
-		return BatchRunResult{}, fmt.Errorf("memo: %w", err)
+		return res, fmt.Errorf("memo: %w", err)
+	}
+	if canceled != nil {
+		return res, canceled
 	}
 	return res, nil
+}
+
+// pollOptions make Poll a poll loop: every not-ready answer is retried after
+// exactly one interval, until the batch is terminal or maxWait has passed.
+func pollOptions(ctx workflow.Context, interval, maxWait time.Duration) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    5 * time.Minute,
+		ScheduleToCloseTimeout: maxWait,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        interval,
+			BackoffCoefficient:     1,
+			MaximumInterval:        interval,
+			NonRetryableErrorTypes: []string{activities.ErrAzureRejected, activities.ErrAuditCorrupt},
+		},
+	})
+}
+
+// cancelWait bounds the wait for Azure to finish cancelling (it can take minutes).
+const cancelWait = time.Hour
+
+// cancelBatch asks Azure to cancel the run's batch (found by id or by the
+// idempotency key) and polls until it is terminal. A zero state means no
+// batch exists for the run.
+func cancelBatch(ctx workflow.Context, runID, key, batchID string, interval time.Duration) (activities.BatchState, error) {
+	var a *activities.Activities
+	opts := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrAzureRejected, activities.ErrAuditCorrupt},
+		},
+	})
+	var c activities.CancelResult
+	if err := workflow.ExecuteActivity(opts, a.CancelBatch, activities.CancelInput{
+		RunID: runID, IdempotencyKey: key, BatchID: batchID,
+	}).Get(ctx, &c); err != nil {
+		return activities.BatchState{}, err
+	}
+	if c.BatchID == "" {
+		return activities.BatchState{}, nil
+	}
+	var st activities.BatchState
+	err := workflow.ExecuteActivity(pollOptions(ctx, interval, cancelWait), a.Poll,
+		activities.PollInput{RunID: runID, BatchID: c.BatchID}).Get(ctx, &st)
+	return st, err
+}
+
+// isPollTimeout reports whether polling ran out of max_wait: either a
+// timeout, or the poll loop stopped retrying while the batch was still not
+// ready (Temporal ends the retries with the last error once the next attempt
+// would pass the schedule-to-close timeout).
+func isPollTimeout(err error) bool {
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		return true
+	}
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == activities.ErrBatchNotReady
 }
 
 func duration(s string, def time.Duration, field string) (time.Duration, error) {

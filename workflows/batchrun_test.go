@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
@@ -125,4 +126,70 @@ func TestBatchRunProgressQuery(t *testing.T) {
 	env.ExecuteWorkflow(BatchRun, input)
 	require.NoError(t, env.GetWorkflowError())
 	require.Equal(t, Progress{Stage: "download", BatchID: "b", BatchStatus: "completed", Rows: 1, Submitted: 1}, seen)
+}
+
+// notReadyUntil makes Poll answer "not ready" until done() reports true.
+func notReadyUntil(done func() bool, final activities.BatchState) func(context.Context, activities.PollInput) (activities.BatchState, error) {
+	return func(context.Context, activities.PollInput) (activities.BatchState, error) {
+		if !done() {
+			return activities.BatchState{}, temporal.NewApplicationError("in_progress", activities.ErrBatchNotReady)
+		}
+		return final, nil
+	}
+}
+
+func TestBatchRunCancelsTheBatchAfterMaxWait(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.Render, mock.Anything, mock.Anything).Return(activities.RenderResult{Rows: 4, Submitted: 4}, nil)
+	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(activities.UploadResult{FileID: "f", BatchID: "b"}, nil)
+	cancelled := false
+	env.OnActivity(a.CancelBatch, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.CancelInput) (activities.CancelResult, error) {
+		require.Equal(t, "b", in.BatchID)
+		cancelled = true
+		return activities.CancelResult{BatchID: "b"}, nil
+	})
+	env.OnActivity(a.Poll, mock.Anything, mock.Anything).Return(notReadyUntil(func() bool { return cancelled },
+		activities.BatchState{ID: "b", Status: "cancelled", OutputFileID: "out"}))
+	var got activities.DownloadInput
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DownloadInput) (activities.DownloadResult, error) {
+		got = in
+		return activities.DownloadResult{Counts: map[string]int{"response": 2, "batch_timeout": 2}}, nil
+	})
+	in := input
+	in.MaxWait = "5s" // the test environment caps unlimited retries at 10 attempts
+	env.ExecuteWorkflow(BatchRun, in)
+	require.NoError(t, env.GetWorkflowError())
+	require.True(t, cancelled, "batches.cancel after max_wait")
+	require.True(t, got.TimedOut)
+	require.Equal(t, "cancelled", got.Batch.Status)
+	var res BatchRunResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, 2, res.Counts["batch_timeout"])
+}
+
+func TestBatchRunUserCancelCancelsBatchAndCollectsPartialOutput(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.Render, mock.Anything, mock.Anything).Return(activities.RenderResult{Rows: 4, Submitted: 4}, nil)
+	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(activities.UploadResult{FileID: "f", BatchID: "b"}, nil)
+	cancelled := false
+	env.OnActivity(a.CancelBatch, mock.Anything, mock.Anything).Return(func(context.Context, activities.CancelInput) (activities.CancelResult, error) {
+		cancelled = true
+		return activities.CancelResult{BatchID: "b"}, nil
+	})
+	env.OnActivity(a.Poll, mock.Anything, mock.Anything).Return(notReadyUntil(func() bool { return cancelled },
+		activities.BatchState{ID: "b", Status: "cancelled", OutputFileID: "out", ErrorFileID: "err"}))
+	var got activities.DownloadInput
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DownloadInput) (activities.DownloadResult, error) {
+		got = in
+		return activities.DownloadResult{Counts: map[string]int{"response": 1, "batch_cancelled": 3}}, nil
+	})
+	env.RegisterDelayedCallback(env.CancelWorkflow, 3*time.Second)
+	env.ExecuteWorkflow(BatchRun, input)
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	require.True(t, temporal.IsCanceledError(err), "the run ends as cancelled: %v", err)
+	require.True(t, cancelled)
+	require.True(t, got.Canceled)
+	require.False(t, got.TimedOut)
+	require.Equal(t, "err", got.Batch.ErrorFileID, "partial output is collected after cancelling")
 }
