@@ -112,6 +112,10 @@ func Assign(submitted []Submitted, b BatchInfo, output, errs []Line) ([]Assignme
 			if l.Outcome == InvalidResponse {
 				a.Message = l.Problem
 			}
+			if l.Outcome == BatchCancelled && b.TimedOut {
+				// Azure says "cancelled" because we cancelled it for running past the maximum wait.
+				a.Outcome, a.Message = BatchTimeout, "batch cancelled after the maximum wait; the line was not executed"
+			}
 		} else {
 			a.Outcome, a.Message = noLineOutcome(status, b)
 		}

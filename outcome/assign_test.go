@@ -158,6 +158,14 @@ func TestAssign(t *testing.T) {
 			want:      []want{{BatchTimeout, "", 0, "maximum wait"}},
 		},
 		{
+			name:      "cancelled by us after max wait, lines marked batch_cancelled",
+			submitted: submitted(2),
+			batch:     BatchInfo{Status: "cancelled", TimedOut: true},
+			output:    file(SourceOutput, okLine("row-1")),
+			errs:      file(SourceError, topErrLine("row-2", "batch_cancelled")),
+			want:      []want{{Response, SourceOutput, 1, ""}, {BatchTimeout, SourceError, 1, "maximum wait"}},
+		},
+		{
 			name:      "completed, row missing",
 			submitted: submitted(2),
 			batch:     completed,

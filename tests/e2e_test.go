@@ -55,7 +55,7 @@ func TestEndToEnd(t *testing.T) {
 	s := requireStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s.startWorker(t)
+	s.sharedWorker(t)
 
 	runID := fmt.Sprintf("e2e-%d", time.Now().UnixNano())
 	out := s.run(t, ctx, "starter", "run", "--input", "examples/rows.csv", "--template", "examples/prompt.tmpl",
@@ -150,7 +150,7 @@ func TestStartFromTemporalCLI(t *testing.T) {
 	s := requireStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s.startWorker(t)
+	s.sharedWorker(t)
 	tq := envOr("TASK_QUEUE", "batchledger")
 
 	_, err := s.blobs.UploadBuffer(ctx, s.ctr, "inputs/e2e-cli.jsonl",

@@ -34,6 +34,10 @@ type stack struct {
 	blobs  *azblob.Client
 	ctr    string
 	apiKey string
+
+	workerOnce sync.Once
+	worker     *process
+	workerErr  error
 }
 
 var (
@@ -41,6 +45,15 @@ var (
 	shared    *stack
 	stackErr  error
 )
+
+// TestMain stops the shared worker after all tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil && shared.worker != nil {
+		shared.worker.stop()
+	}
+	os.Exit(code)
+}
 
 func requireStack(t *testing.T) *stack {
 	t.Helper()
@@ -114,26 +127,44 @@ func (p *process) Output() string {
 // SIGTERM so its graceful shutdown is exercised.
 func (s *stack) startWorker(t *testing.T, env ...string) *process {
 	t.Helper()
-	p := &process{}
-	p.cmd = exec.Command(filepath.Join(s.bin, "worker"))
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p, p
-	require.NoError(t, p.cmd.Start())
+	p, err := s.newWorker(env...)
+	require.NoError(t, err)
 	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- p.cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-done
-		}
+		p.stop()
 		if t.Failed() {
 			t.Logf("worker output:\n%s", p.Output())
 		}
 	})
 	return p
+}
+
+// sharedWorker is one worker process for the tests that do not kill workers.
+func (s *stack) sharedWorker(t *testing.T) *process {
+	t.Helper()
+	s.workerOnce.Do(func() { s.worker, s.workerErr = s.newWorker() })
+	require.NoError(t, s.workerErr)
+	return s.worker
+}
+
+func (s *stack) newWorker(env ...string) (*process, error) {
+	p := &process{}
+	p.cmd = exec.Command(filepath.Join(s.bin, "worker"))
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	return p, p.cmd.Start()
+}
+
+// stop sends SIGTERM and waits for the graceful shutdown, killing after 30 s.
+func (p *process) stop() {
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
 }
 
 // run executes a project binary or the temporal CLI and returns its output.
@@ -147,6 +178,20 @@ func (s *stack) run(t *testing.T, ctx context.Context, name string, args ...stri
 	cmd.Dir = s.root
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s %s:\n%s", name, strings.Join(args, " "), out)
+	return string(out)
+}
+
+// runFails executes a command that must fail and returns its output.
+func (s *stack) runFails(t *testing.T, ctx context.Context, name string, args ...string) string {
+	t.Helper()
+	path := name
+	if name == "starter" {
+		path = filepath.Join(s.bin, name)
+	}
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Dir = s.root
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "%s %s should fail:\n%s", name, strings.Join(args, " "), out)
 	return string(out)
 }
 
