@@ -220,3 +220,23 @@ func jsonEscape(s string) string {
 	b, _ := json.Marshal(s)
 	return strings.Trim(string(b), `"`)
 }
+
+// TestHistoryDoesNotGrowWithRows: history holds refs and counts only, so a
+// 2,000-row run's history is the size of a 3-row run's.
+func TestHistoryDoesNotGrowWithRows(t *testing.T) {
+	s := requireStack(t)
+	s.sharedWorker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	size := map[int]int{}
+	for _, n := range []int{3, 2000} {
+		runID := fmt.Sprintf("e2e-hist-%05d-%d", n, time.Now().UnixNano())
+		s.run(t, ctx, "starter", "run", "--input", writeRows(t, n), "--template", filepath.Join(s.root, "examples/prompt.tmpl"),
+			"--poll-interval", "300ms", "--run-id", runID, "--wait")
+		hist := s.run(t, ctx, "temporal", "workflow", "show", "--workflow-id", runID, "--output", "json")
+		size[n] = len(hist)
+		require.NotContains(t, hist, "Review number", "no row text in history")
+	}
+	t.Logf("history bytes: 3 rows %d, 2000 rows %d", size[3], size[2000])
+	require.InDelta(t, size[3], size[2000], 1024, "history size does not depend on the row count")
+}
