@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"go.temporal.io/sdk/activity"
@@ -23,12 +24,47 @@ type Activities struct {
 	AI         openai.Client
 	Deployment string // used when a run names none
 	Log        *slog.Logger
+	// Failpoint, when set, is called at named points; crash tests use it to
+	// kill the worker at an exact step. Nil in normal operation.
+	Failpoint func(point string)
 }
 
-// scoped attaches the audit scope of this activity attempt to ctx.
-func (a *Activities) scoped(ctx context.Context, runID string) context.Context {
+// begin attaches the audit scope of this activity attempt to ctx and keeps
+// heartbeating until done is called, so that if this worker dies the
+// activity is retried elsewhere after the heartbeat timeout, not after the
+// much longer start-to-close timeout.
+func (a *Activities) begin(ctx context.Context, runID string) (context.Context, func()) {
 	info := activity.GetInfo(ctx)
-	return audit.WithScope(ctx, audit.NewScope(runID, info.ActivityType.Name, info.Attempt))
+	ctx = audit.WithScope(ctx, audit.NewScope(runID, info.ActivityType.Name, info.Attempt))
+	if info.HeartbeatTimeout <= 0 {
+		return ctx, func() {}
+	}
+	stop := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(info.HeartbeatTimeout / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return ctx, func() { close(stop); <-finished }
+}
+
+// crash is a failpoint for the crash tests: when the worker is configured
+// with it (BATCHLEDGER_FAILPOINTS), the process dies right here.
+func (a *Activities) crash(point string) {
+	if a.Failpoint != nil {
+		a.Failpoint(point)
+	}
 }
 
 // load reads a Source. A blob named by the user is read as is; it gets

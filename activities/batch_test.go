@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/stretchr/testify/require"
@@ -50,4 +51,33 @@ func TestClassifyMakesRejectionsFinal(t *testing.T) {
 		require.Equal(t, !retryable, isFinal, "HTTP %d", code)
 	}
 	require.False(t, errors.As(classify("op", errors.New("connection reset")), new(*temporal.ApplicationError)))
+}
+
+func TestClassifyHonoursRetryAfter(t *testing.T) {
+	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": []string{"7"}}}
+	err := classify("files.create", &openai.Error{StatusCode: 429, Request: &http.Request{}, Response: resp})
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr))
+	require.False(t, appErr.NonRetryable())
+	require.Equal(t, 7*time.Second, appErr.NextRetryDelay())
+	resp.Header.Set("Retry-After", "86400")
+	err = classify("files.create", &openai.Error{StatusCode: 503, Request: &http.Request{}, Response: resp})
+	require.True(t, errors.As(err, &appErr))
+	require.Equal(t, maxRetryAfter, appErr.NextRetryDelay(), "capped")
+}
+
+func TestPollReportsStatusChangesAndThrottledCounts(t *testing.T) {
+	now := time.Now()
+	st := BatchState{Status: "in_progress", RequestCounts: RequestCount{Total: 10, Completed: 3}}
+	require.True(t, PollInput{}.worthReporting(st, now), "first poll always reports")
+	known := st
+	in := PollInput{Known: &known, ReportedAt: now, ReportEvery: time.Minute}
+	require.False(t, in.worthReporting(st, now.Add(time.Hour)), "nothing changed")
+	more := st
+	more.RequestCounts.Completed = 5
+	require.False(t, in.worthReporting(more, now.Add(30*time.Second)), "counts changed, too soon")
+	require.True(t, in.worthReporting(more, now.Add(time.Minute)), "counts changed, interval passed")
+	fin := st
+	fin.Status = "finalizing"
+	require.True(t, in.worthReporting(fin, now), "a new status is reported at once")
 }

@@ -17,7 +17,8 @@ import (
 // created by an interrupted Upload is cancelled too. A batch that is already
 // terminal (409) is fine: its results are collected as they are.
 func (a *Activities) CancelBatch(ctx context.Context, in CancelInput) (CancelResult, error) {
-	ctx = a.scoped(ctx, in.RunID)
+	ctx, done := a.begin(ctx, in.RunID)
+	defer done()
 	id := in.BatchID
 	if id == "" {
 		var run models.Run

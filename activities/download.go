@@ -44,7 +44,8 @@ type fetched struct {
 // Download fetches the batch's output and error files, assigns exactly one
 // outcome to every input row and records the results JSONL.
 func (a *Activities) Download(ctx context.Context, in DownloadInput) (DownloadResult, error) {
-	ctx = a.scoped(ctx, in.RunID)
+	ctx, done := a.begin(ctx, in.RunID)
+	defer done()
 	var rows []models.RowRecord
 	if err := a.DB.WithContext(ctx).Where("run_id = ?", in.RunID).Order("row_index").Find(&rows).Error; err != nil {
 		return DownloadResult{}, fmt.Errorf("load rows of %s: %w", in.RunID, err)
@@ -68,6 +69,7 @@ func (a *Activities) Download(ctx context.Context, in DownloadInput) (DownloadRe
 				return DownloadResult{}, err
 			}
 			files[outcome.SourceOutput] = f
+			a.crash("download.after_content")
 			outLines = outcome.ParseFile(outcome.SourceOutput, f.body)
 		}
 		if b.ErrorFileID != "" {
@@ -161,6 +163,7 @@ func (a *Activities) Download(ctx context.Context, in DownloadInput) (DownloadRe
 	if err != nil {
 		return DownloadResult{}, err
 	}
+	a.crash("download.before_commit")
 	anomalyRows := make([]models.Anomaly, 0, len(anomalies))
 	for _, an := range anomalies {
 		rec := models.Anomaly{RunID: in.RunID, Source: string(an.Source), LineNo: an.LineNo, CustomID: an.CustomID, Problem: an.Problem}

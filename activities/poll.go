@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/openai/openai-go/v3/option"
 	"go.temporal.io/sdk/temporal"
@@ -14,27 +15,37 @@ import (
 	"github.com/batchledger/batchledger/models"
 )
 
-// Poll retrieves the batch once. While the batch is not terminal it fails
-// with a retryable BatchNotReady error: the workflow's retry policy (backoff
-// coefficient 1, interval = poll interval) turns that into a poll loop that
-// adds nothing to history until the batch is done.
+// Poll retrieves the batch once. While nothing worth reporting changed it
+// fails with a retryable BatchNotReady error: the workflow's retry policy
+// (backoff coefficient 1, interval = poll interval) turns that into a poll
+// loop that adds nothing to history until there is news.
 func (a *Activities) Poll(ctx context.Context, in PollInput) (BatchState, error) {
-	ctx = a.scoped(ctx, in.RunID)
+	ctx, done := a.begin(ctx, in.RunID)
+	defer done()
 	st, err := a.retrieve(ctx, in.BatchID)
 	if err != nil {
 		return BatchState{}, err
 	}
+	a.crash("poll.after_retrieve")
 	if err := a.DB.WithContext(ctx).Model(&models.Run{}).Where("run_id = ?", in.RunID).
 		Update("batch_status", st.Status).Error; err != nil {
 		return BatchState{}, fmt.Errorf("save batch status of %s: %w", in.RunID, err)
 	}
-	if !st.Terminal() {
+	if !st.Terminal() && !in.worthReporting(st, time.Now()) {
 		return BatchState{}, temporal.NewApplicationError(
 			fmt.Sprintf("batch %s is %s (%d/%d done, %d failed)", st.ID, st.Status,
 				st.RequestCounts.Completed, st.RequestCounts.Total, st.RequestCounts.Failed),
 			ErrBatchNotReady, st)
 	}
 	return st, nil
+}
+
+// worthReporting: a new status is always reported; new counts at most every ReportEvery.
+func (in PollInput) worthReporting(st BatchState, now time.Time) bool {
+	if in.Known == nil || in.Known.Status != st.Status {
+		return true
+	}
+	return in.Known.RequestCounts != st.RequestCounts && in.ReportEvery > 0 && now.Sub(in.ReportedAt) >= in.ReportEvery
 }
 
 // retrieve calls batches.retrieve and validates the answer from the exact

@@ -25,7 +25,8 @@ const (
 // row and records the batch input JSONL. Rows the template cannot render are
 // kept with their error and left out of the batch; they do not fail the run.
 func (a *Activities) Render(ctx context.Context, in RenderInput) (RenderResult, error) {
-	ctx = a.scoped(ctx, in.RunID)
+	ctx, done := a.begin(ctx, in.RunID)
+	defer done()
 	inputBytes, err := a.load(ctx, in.Input, "input")
 	if err != nil {
 		return RenderResult{}, err
@@ -97,6 +98,7 @@ func (a *Activities) Render(ctx context.Context, in RenderInput) (RenderResult, 
 		return RenderResult{}, err
 	}
 
+	a.crash("render.before_commit")
 	run := models.Run{
 		RunID: in.RunID, InputName: inputName, InputFormat: string(format),
 		InputHash: inputRef.SHA256, InputSize: inputRef.Size,

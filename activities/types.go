@@ -2,7 +2,11 @@
 // exchange with the workflow: references and counts, never payloads.
 package activities
 
-import "github.com/batchledger/batchledger/models"
+import (
+	"time"
+
+	"github.com/batchledger/batchledger/models"
+)
 
 // Source names a text input: a blob in the audit container (preferred: it
 // keeps payloads out of Temporal history) or inline text for small manual runs.
@@ -56,10 +60,16 @@ type UploadResult struct {
 	Adopted bool   `json:"adopted"` // found from an earlier attempt instead of created
 }
 
-// PollInput names the batch to poll.
+// PollInput names the batch to poll and what the workflow already knows of
+// it. Poll returns early (instead of "not ready") when the status changed, or
+// when the counts changed and ReportEvery has passed since ReportedAt, so the
+// workflow's progress query stays current while history stays small.
 type PollInput struct {
-	RunID   string `json:"run_id"`
-	BatchID string `json:"batch_id"`
+	RunID       string        `json:"run_id"`
+	BatchID     string        `json:"batch_id"`
+	Known       *BatchState   `json:"known,omitempty"`
+	ReportedAt  time.Time     `json:"reported_at,omitempty"`
+	ReportEvery time.Duration `json:"report_every,omitempty"`
 }
 
 // BatchState is the small, validated summary of a batch object. Batch points

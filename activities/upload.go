@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -30,7 +33,8 @@ const lookupLimit = 500
 // adopted instead of created again, and the SDK never blindly retries the
 // non-idempotent POSTs.
 func (a *Activities) Upload(ctx context.Context, in UploadInput) (UploadResult, error) {
-	ctx = a.scoped(ctx, in.RunID)
+	ctx, done := a.begin(ctx, in.RunID)
+	defer done()
 	var run models.Run
 	if err := a.DB.WithContext(ctx).First(&run, "run_id = ?", in.RunID).Error; err != nil {
 		return UploadResult{}, fmt.Errorf("load run %s: %w", in.RunID, err)
@@ -72,6 +76,7 @@ func (a *Activities) Upload(ctx context.Context, in UploadInput) (UploadResult, 
 			return UploadResult{}, classify("files.create", err)
 		}
 		fileID = f.ID
+		a.crash("upload.after_files_create")
 		if err := a.saveIDs(ctx, in.RunID, fileID, ""); err != nil {
 			return UploadResult{}, err
 		}
@@ -89,6 +94,7 @@ func (a *Activities) Upload(ctx context.Context, in UploadInput) (UploadResult, 
 	if b.ID == "" {
 		return UploadResult{}, temporal.NewNonRetryableApplicationError("batches.create: response has no batch id", ErrAzureRejected, nil)
 	}
+	a.crash("upload.after_batches_create")
 	if err := a.saveIDs(ctx, in.RunID, fileID, b.ID); err != nil {
 		return UploadResult{}, err
 	}
@@ -146,17 +152,41 @@ func (a *Activities) findFile(ctx context.Context, filename string, size int64) 
 	return "", nil
 }
 
+// maxRetryAfter caps how long a Retry-After answer may hold an activity back.
+const maxRetryAfter = 5 * time.Minute
+
 // classify makes Azure's 4xx answers (other than 408/409/429) non-retryable:
-// repeating a rejected request cannot help. Everything else is retried by Temporal.
+// repeating a rejected request cannot help. Everything else is retried by
+// Temporal, after Azure's Retry-After when it gave one (capped).
 func classify(op string, err error) error {
 	var apiErr *openai.Error
 	if errors.As(err, &apiErr) {
 		switch code := apiErr.StatusCode; {
 		case code == 408 || code == 409 || code == 429 || code >= 500:
+			if d, ok := retryAfter(apiErr.Response); ok {
+				return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("%s: HTTP %d, retry after %s", op, code, d),
+					"AzureBusy", temporal.ApplicationErrorOptions{NextRetryDelay: d})
+			}
 			return fmt.Errorf("%s: %w", op, err)
 		case code >= 400:
 			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s rejected by Azure OpenAI: HTTP %d %s", op, code, apiErr.Message), ErrAzureRejected, nil)
 		}
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// retryAfter reads Retry-After (seconds) from a response, capped at maxRetryAfter.
+func retryAfter(resp *http.Response) (time.Duration, bool) {
+	if resp == nil {
+		return 0, false
+	}
+	secs, err := strconv.ParseFloat(resp.Header.Get("Retry-After"), 64)
+	if err != nil || secs < 0 || secs != secs {
+		return 0, false
+	}
+	d := time.Duration(secs * float64(time.Second))
+	if d > maxRetryAfter {
+		d = maxRetryAfter
+	}
+	return d, true
 }

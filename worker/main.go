@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
+	"syscall"
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -58,6 +60,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	w.RegisterWorkflow(workflows.BatchRun)
 	w.RegisterActivity(&activities.Activities{
 		Rec: rec, Store: store, DB: db, AI: ai, Deployment: cfg.Deployment, Log: log,
+		Failpoint: failpoints(os.Getenv("BATCHLEDGER_FAILPOINTS"), log),
 	})
 	log.Info("worker starting", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "azure_openai", cfg.AzureEndpoint)
 	// Run returns after SIGINT/SIGTERM once in-flight tasks have stopped.
@@ -66,4 +69,24 @@ func run(ctx context.Context, log *slog.Logger) error {
 	}
 	log.Info("worker stopped cleanly")
 	return nil
+}
+
+// failpoints returns a hook that kills this process (SIGKILL, like kill -9)
+// at the named points; crash tests set BATCHLEDGER_FAILPOINTS. Nil when unset.
+func failpoints(spec string, log *slog.Logger) func(string) {
+	if spec == "" {
+		return nil
+	}
+	points := map[string]bool{}
+	for _, p := range strings.Split(spec, ",") {
+		points[strings.TrimSpace(p)] = true
+	}
+	log.Warn("failpoints armed: this worker will kill itself at them", "points", spec)
+	return func(point string) {
+		if points[point] {
+			log.Warn("failpoint hit: killing the worker", "point", point)
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // the signal is on its way
+		}
+	}
 }

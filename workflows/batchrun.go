@@ -16,9 +16,14 @@ import (
 
 // Defaults for BatchRunInput's durations.
 const (
-	DefaultPollInterval = 60 * time.Second
-	DefaultMaxWait      = 25 * time.Hour // Azure's window is 24h; a little slack for finalizing
+	DefaultPollInterval     = 60 * time.Second
+	DefaultMaxWait          = 25 * time.Hour // Azure's window is 24h; a little slack for finalizing
+	DefaultProgressEvery    = 10 * time.Minute
+	DefaultHeartbeatTimeout = 30 * time.Second
 )
+
+// cancelWait bounds the wait for Azure to finish cancelling (it can take minutes).
+const cancelWait = time.Hour
 
 // BatchRunInput starts a run. Durations are Go duration strings ("1s",
 // "60s") so the workflow can be started from the temporal CLI with JSON.
@@ -30,6 +35,11 @@ type BatchRunInput struct {
 	Params       activities.ModelParams `json:"params,omitempty"`
 	PollInterval string                 `json:"poll_interval,omitempty"`
 	MaxWait      string                 `json:"max_wait,omitempty"`
+	// ProgressEvery bounds how often changed request_counts are reported to
+	// the progress query (a status change is reported at once).
+	ProgressEvery string `json:"progress_every,omitempty"`
+	// HeartbeatTimeout is how soon an activity of a dead worker is retried elsewhere.
+	HeartbeatTimeout string `json:"heartbeat_timeout,omitempty"`
 }
 
 // BatchRunResult summarises a finished run; the rows are in the results blob.
@@ -48,44 +58,58 @@ type BatchRunResult struct {
 
 // Progress is what the "progress" query returns.
 type Progress struct {
-	Stage       string `json:"stage"`
-	BatchID     string `json:"batch_id,omitempty"`
-	BatchStatus string `json:"batch_status,omitempty"`
-	Rows        int    `json:"rows"`
-	Submitted   int    `json:"submitted"`
+	Stage         string                   `json:"stage"`
+	BatchID       string                   `json:"batch_id,omitempty"`
+	BatchStatus   string                   `json:"batch_status,omitempty"`
+	RequestCounts *activities.RequestCount `json:"request_counts,omitempty"`
+	Rows          int                      `json:"rows"`
+	Submitted     int                      `json:"submitted"`
 }
 
 // ProgressQuery is the query name for Progress.
 const ProgressQuery = "progress"
 
+// settings are the run's parsed durations.
+type settings struct {
+	pollInterval, maxWait, progressEvery, heartbeat time.Duration
+}
+
+func parseSettings(in BatchRunInput) (settings, error) {
+	var s settings
+	var err error
+	for _, f := range []struct {
+		dst   *time.Duration
+		val   string
+		def   time.Duration
+		field string
+	}{
+		{&s.pollInterval, in.PollInterval, DefaultPollInterval, "poll_interval"},
+		{&s.maxWait, in.MaxWait, DefaultMaxWait, "max_wait"},
+		{&s.progressEvery, in.ProgressEvery, DefaultProgressEvery, "progress_every"},
+		{&s.heartbeat, in.HeartbeatTimeout, DefaultHeartbeatTimeout, "heartbeat_timeout"},
+	} {
+		if *f.dst, err = duration(f.val, f.def, f.field); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
 // BatchRun renders, uploads, polls and downloads one Azure OpenAI batch.
 func BatchRun(ctx workflow.Context, in BatchRunInput) (BatchRunResult, error) {
 	info := workflow.GetInfo(ctx)
 	runID := info.WorkflowExecution.ID
-	pollInterval, err := duration(in.PollInterval, DefaultPollInterval, "poll_interval")
+	set, err := parseSettings(in)
 	if err != nil {
 		return BatchRunResult{}, err
 	}
-	maxWait, err := duration(in.MaxWait, DefaultMaxWait, "max_wait")
-	if err != nil {
-		return BatchRunResult{}, err
-	}
-	progress := Progress{Stage: "render"}
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return progress, nil }); err != nil {
+	progress := &Progress{Stage: "render"}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return *progress, nil }); err != nil {
 		return BatchRunResult{}, fmt.Errorf("register progress query: %w", err)
 	}
 
 	var a *activities.Activities
-	work := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    10 * time.Minute,
-		ScheduleToCloseTimeout: 2 * time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrInvalidInput, activities.ErrAzureRejected, activities.ErrAuditCorrupt},
-		},
-	})
+	work := workflow.WithActivityOptions(ctx, workOptions(set.heartbeat, 2*time.Hour))
 
 	// Activity errors are returned as they are: they name the activity, and
 	// wrapping them would hide their application error type from callers.
@@ -114,7 +138,7 @@ func BatchRun(ctx workflow.Context, in BatchRunInput) (BatchRunResult, error) {
 		}
 		key := runID + "/" + first
 		// Upload waits out a cancellation: a batch it creates must be known so it can be cancelled.
-		upOpts := workflow.GetActivityOptions(work)
+		upOpts := workOptions(set.heartbeat, 2*time.Hour)
 		upOpts.WaitForCancellation = true
 		var up activities.UploadResult
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, upOpts), a.Upload, activities.UploadInput{
@@ -126,8 +150,7 @@ func BatchRun(ctx workflow.Context, in BatchRunInput) (BatchRunResult, error) {
 		var st activities.BatchState
 		if err == nil {
 			progress.Stage = "poll"
-			err = workflow.ExecuteActivity(pollOptions(ctx, pollInterval, maxWait), a.Poll,
-				activities.PollInput{RunID: runID, BatchID: up.BatchID}).Get(ctx, &st)
+			st, err = pollUntilDone(ctx, runID, up.BatchID, set, set.maxWait, progress)
 		}
 		switch {
 		case err == nil:
@@ -136,14 +159,14 @@ func BatchRun(ctx workflow.Context, in BatchRunInput) (BatchRunResult, error) {
 			canceled = ctx.Err()
 			ctx, _ = workflow.NewDisconnectedContext(ctx)
 			progress.Stage = "cancel"
-			if st, err = cancelBatch(ctx, runID, key, up.BatchID, pollInterval); err != nil {
+			if st, err = cancelBatch(ctx, runID, key, up.BatchID, set, progress); err != nil {
 				return res, err
 			}
 		case isPollTimeout(err):
 			// The batch outlived max_wait: cancel it, keep what it finished, the rest is batch_timeout.
 			timedOut = true
 			progress.Stage = "cancel"
-			if st, err = cancelBatch(ctx, runID, key, up.BatchID, pollInterval); err != nil {
+			if st, err = cancelBatch(ctx, runID, key, up.BatchID, set, progress); err != nil {
 				return res, err
 			}
 		default:
@@ -153,11 +176,10 @@ func BatchRun(ctx workflow.Context, in BatchRunInput) (BatchRunResult, error) {
 			batch = &st
 		}
 		res.BatchStatus = st.Status
-		progress.BatchStatus = st.Status
 	}
 
 	progress.Stage = "download"
-	work = workflow.WithActivityOptions(ctx, workflow.GetActivityOptions(work))
+	work = workflow.WithActivityOptions(ctx, workOptions(set.heartbeat, 2*time.Hour))
 	var dl activities.DownloadResult
 	if err := workflow.ExecuteActivity(work, a.Download, activities.DownloadInput{
 		RunID: runID, Batch: batch, TimedOut: timedOut, Canceled: canceled != nil,
@@ -175,36 +197,66 @@ func BatchRun(ctx workflow.Context, in BatchRunInput) (BatchRunResult, error) {
 	return res, nil
 }
 
-// pollOptions make Poll a poll loop: every not-ready answer is retried after
-// exactly one interval, until the batch is terminal or maxWait has passed.
-func pollOptions(ctx workflow.Context, interval, maxWait time.Duration) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    5 * time.Minute,
-		ScheduleToCloseTimeout: maxWait,
+// workOptions are for activities that do a bounded piece of work. The
+// heartbeat timeout lets another worker take over soon after a crash.
+func workOptions(heartbeat, scheduleToClose time.Duration) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Hour,
+		ScheduleToCloseTimeout: scheduleToClose,
+		HeartbeatTimeout:       heartbeat,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        interval,
-			BackoffCoefficient:     1,
-			MaximumInterval:        interval,
-			NonRetryableErrorTypes: []string{activities.ErrAzureRejected, activities.ErrAuditCorrupt},
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrInvalidInput, activities.ErrAzureRejected, activities.ErrAuditCorrupt},
 		},
-	})
+	}
 }
 
-// cancelWait bounds the wait for Azure to finish cancelling (it can take minutes).
-const cancelWait = time.Hour
+// pollUntilDone polls until the batch is terminal. Each Poll activity retries
+// itself every poll interval (backoff coefficient 1) while nothing changed,
+// so history grows only with status changes and throttled count updates.
+func pollUntilDone(ctx workflow.Context, runID, batchID string, set settings, maxWait time.Duration, progress *Progress) (activities.BatchState, error) {
+	var a *activities.Activities
+	deadline := workflow.Now(ctx).Add(maxWait)
+	in := activities.PollInput{RunID: runID, BatchID: batchID, ReportEvery: set.progressEvery}
+	for {
+		left := deadline.Sub(workflow.Now(ctx))
+		if left <= 0 {
+			return activities.BatchState{}, temporal.NewTimeoutError(0, errors.New("max_wait reached"))
+		}
+		in.ReportedAt = workflow.Now(ctx)
+		opts := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout:    5 * time.Minute,
+			ScheduleToCloseTimeout: left,
+			HeartbeatTimeout:       set.heartbeat,
+			RetryPolicy: &temporal.RetryPolicy{
+				InitialInterval:        set.pollInterval,
+				BackoffCoefficient:     1,
+				MaximumInterval:        set.pollInterval,
+				NonRetryableErrorTypes: []string{activities.ErrAzureRejected, activities.ErrAuditCorrupt},
+			},
+		})
+		var st activities.BatchState
+		if err := workflow.ExecuteActivity(opts, a.Poll, in).Get(ctx, &st); err != nil {
+			return st, err
+		}
+		counts := st.RequestCounts
+		progress.BatchStatus, progress.RequestCounts = st.Status, &counts
+		if st.Terminal() {
+			return st, nil
+		}
+		known := st
+		in.Known = &known
+	}
+}
 
 // cancelBatch asks Azure to cancel the run's batch (found by id or by the
 // idempotency key) and polls until it is terminal. A zero state means no
 // batch exists for the run.
-func cancelBatch(ctx workflow.Context, runID, key, batchID string, interval time.Duration) (activities.BatchState, error) {
+func cancelBatch(ctx workflow.Context, runID, key, batchID string, set settings, progress *Progress) (activities.BatchState, error) {
 	var a *activities.Activities
-	opts := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 5 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrAzureRejected, activities.ErrAuditCorrupt},
-		},
-	})
+	opts := workflow.WithActivityOptions(ctx, workOptions(set.heartbeat, cancelWait))
 	var c activities.CancelResult
 	if err := workflow.ExecuteActivity(opts, a.CancelBatch, activities.CancelInput{
 		RunID: runID, IdempotencyKey: key, BatchID: batchID,
@@ -214,10 +266,8 @@ func cancelBatch(ctx workflow.Context, runID, key, batchID string, interval time
 	if c.BatchID == "" {
 		return activities.BatchState{}, nil
 	}
-	var st activities.BatchState
-	err := workflow.ExecuteActivity(pollOptions(ctx, interval, cancelWait), a.Poll,
-		activities.PollInput{RunID: runID, BatchID: c.BatchID}).Get(ctx, &st)
-	return st, err
+	progress.BatchID = c.BatchID
+	return pollUntilDone(ctx, runID, c.BatchID, set, cancelWait, progress)
 }
 
 // isPollTimeout reports whether polling ran out of max_wait: either a

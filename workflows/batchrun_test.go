@@ -115,7 +115,7 @@ func TestBatchRunProgressQuery(t *testing.T) {
 	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(activities.UploadResult{FileID: "f", BatchID: "b"}, nil)
 	var seen Progress
 	env.OnActivity(a.Poll, mock.Anything, mock.Anything).Return(func(context.Context, activities.PollInput) (activities.BatchState, error) {
-		return activities.BatchState{ID: "b", Status: "completed"}, nil
+		return activities.BatchState{ID: "b", Status: "completed", RequestCounts: activities.RequestCount{Total: 1, Completed: 1}}, nil
 	})
 	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(func(context.Context, activities.DownloadInput) (activities.DownloadResult, error) {
 		v, err := env.QueryWorkflow(ProgressQuery)
@@ -125,7 +125,8 @@ func TestBatchRunProgressQuery(t *testing.T) {
 	})
 	env.ExecuteWorkflow(BatchRun, input)
 	require.NoError(t, env.GetWorkflowError())
-	require.Equal(t, Progress{Stage: "download", BatchID: "b", BatchStatus: "completed", Rows: 1, Submitted: 1}, seen)
+	require.Equal(t, Progress{Stage: "download", BatchID: "b", BatchStatus: "completed",
+		RequestCounts: &activities.RequestCount{Total: 1, Completed: 1}, Rows: 1, Submitted: 1}, seen)
 }
 
 // notReadyUntil makes Poll answer "not ready" until done() reports true.
@@ -192,4 +193,36 @@ func TestBatchRunUserCancelCancelsBatchAndCollectsPartialOutput(t *testing.T) {
 	require.True(t, got.Canceled)
 	require.False(t, got.TimedOut)
 	require.Equal(t, "err", got.Batch.ErrorFileID, "partial output is collected after cancelling")
+}
+
+func TestBatchRunReportsProgressWhileThePollLoopRuns(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.Render, mock.Anything, mock.Anything).Return(activities.RenderResult{Rows: 2, Submitted: 2}, nil)
+	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(activities.UploadResult{FileID: "f", BatchID: "b"}, nil)
+	var (
+		seenKnown []string
+		mid       Progress
+	)
+	env.OnActivity(a.Poll, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PollInput) (activities.BatchState, error) {
+		known := "none"
+		if in.Known != nil {
+			known = in.Known.Status
+		}
+		seenKnown = append(seenKnown, known)
+		switch known {
+		case "none":
+			return activities.BatchState{ID: "b", Status: "in_progress", RequestCounts: activities.RequestCount{Total: 2}}, nil
+		default:
+			v, err := env.QueryWorkflow(ProgressQuery)
+			require.NoError(t, err)
+			require.NoError(t, v.Get(&mid))
+			return activities.BatchState{ID: "b", Status: "completed", RequestCounts: activities.RequestCount{Total: 2, Completed: 2}}, nil
+		}
+	})
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(activities.DownloadResult{}, nil)
+	env.ExecuteWorkflow(BatchRun, input)
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, []string{"none", "in_progress"}, seenKnown, "each poll knows what the last one reported")
+	require.Equal(t, "in_progress", mid.BatchStatus, "the query shows what the last poll reported")
+	require.Equal(t, &activities.RequestCount{Total: 2}, mid.RequestCounts)
 }
