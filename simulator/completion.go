@@ -40,7 +40,15 @@ type failureResponse struct {
 }
 
 type failureBody struct {
-	Error lineErrOb `json:"error"`
+	Error lineAPIError `json:"error"`
+}
+
+// lineAPIError is the error object of a failed line's response body.
+type lineAPIError struct {
+	Code       string          `json:"code"`
+	Message    string          `json:"message"`
+	Param      string          `json:"param,omitempty"`
+	InnerError json.RawMessage `json:"innererror,omitempty"`
 }
 
 type chatCompletion struct {
@@ -63,7 +71,7 @@ type choice struct {
 }
 
 type answerMessage struct {
-	Content string  `json:"content"`
+	Content *string `json:"content"`
 	Refusal *string `json:"refusal"`
 	Role    string  `json:"role"`
 }
@@ -106,6 +114,8 @@ type usage struct {
 
 var safe = severity{Filtered: false, Severity: "safe"}
 
+var filteredHigh = severity{Filtered: true, Severity: "high"}
+
 // lineDigest identifies a request by its content only (custom_id and the
 // exact line bytes), so the same input yields the same ids in any batch.
 func lineDigest(customID string, raw []byte) [32]byte {
@@ -135,7 +145,7 @@ func successLine(req requestLine) outputLine {
 					ContentFilterResults: contentFilter{Hate: safe, SelfHarm: safe, Sexual: safe, Violence: safe},
 					FinishReason:         "stop",
 					Index:                0,
-					Message:              answerMessage{Content: answer, Role: "assistant"},
+					Message:              answerMessage{Content: &answer, Role: "assistant"},
 				}},
 				// A fixed epoch plus a digest-derived offset: plausible, never wall-clock.
 				Created: 1_700_000_000 + int64(binary.BigEndian.Uint32(sum[28:])%10_000_000),
@@ -157,6 +167,37 @@ func successLine(req requestLine) outputLine {
 	}
 }
 
+// filteredLine is the success line of a request whose completion the content
+// filter withheld: status 200, content null, finish_reason "content_filter".
+func filteredLine(req requestLine) outputLine {
+	line := successLine(req)
+	res := line.Response.(successResponse)
+	c := &res.Body.Choices[0]
+	c.ContentFilterResults.Violence = filteredHigh
+	c.FinishReason = "content_filter"
+	c.Message.Content = nil
+	res.Body.Usage.TotalTokens -= res.Body.Usage.CompletionTokens
+	res.Body.Usage.CompletionTokens = 0
+	line.Response = res
+	return line
+}
+
+// contentFilterFailure is Azure's per-line 400 for a filtered prompt.
+func contentFilterFailure() *LineFailure {
+	return &LineFailure{
+		StatusCode: 400,
+		Code:       "content_filter",
+		Message: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. " +
+			"Please modify your prompt and retry. To learn more about our content filtering policies please read our " +
+			"documentation: https://go.microsoft.com/fwlink/?linkid=2198766",
+		Param: "prompt",
+		InnerError: json.RawMessage(`{"code":"ResponsibleAIPolicyViolation","content_filter_result":{` +
+			`"hate":{"filtered":false,"severity":"safe"},"jailbreak":{"filtered":false,"detected":false},` +
+			`"self_harm":{"filtered":false,"severity":"safe"},"sexual":{"filtered":false,"severity":"safe"},` +
+			`"violence":{"filtered":true,"severity":"high"}}}`),
+	}
+}
+
 // failureLine reports a per-line API error the way OpenAI does: an error
 // response in "response", with "error" null.
 func failureLine(req requestLine, f LineFailure) outputLine {
@@ -165,7 +206,9 @@ func failureLine(req requestLine, f LineFailure) outputLine {
 		Response: failureResponse{
 			StatusCode: f.StatusCode,
 			RequestID:  digestUUID(lineDigest(req.CustomID, req.Raw)),
-			Body:       failureBody{Error: lineErrOb{Code: f.Code, Message: f.Message}},
+			Body: failureBody{Error: lineAPIError{
+				Code: f.Code, Message: f.Message, Param: f.Param, InnerError: f.InnerError,
+			}},
 		},
 	}
 }
@@ -176,6 +219,16 @@ func cancelledLine(customID string) outputLine {
 		Error: &lineErrOb{
 			Code:    "batch_cancelled",
 			Message: "This line was not executed because the batch was cancelled.",
+		},
+	}
+}
+
+func expiredLine(customID string) outputLine {
+	return outputLine{
+		CustomID: customID,
+		Error: &lineErrOb{
+			Code:    "batch_expired",
+			Message: "This line was not executed because the batch expired before it could be processed.",
 		},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 	"unicode/utf8"
 )
@@ -28,21 +29,36 @@ func (s *Server) handleCreateBatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalidPayload", "The request body is not a valid batch create request: "+err.Error(), nil)
 		return
 	}
-	scenario := req.Metadata[MetadataScenarioKey]
-	if s.cfg.ForceScenario != "" {
-		scenario = s.cfg.ForceScenario
-	}
-	if scenario == "" {
-		scenario = DefaultScenario
-	}
-	sc, ok := s.scenarios[scenario]
-	if !ok {
-		writeError(w, http.StatusBadRequest, "invalidPayload",
-			fmt.Sprintf("Unknown simulator scenario %q.", scenario), strPtr("metadata."+MetadataScenarioKey))
+	scenario, serr := s.batchScenarioChoice(req.Metadata, s.inputModel(req.InputFileID))
+	if serr != nil {
+		writeError(w, http.StatusBadRequest, "invalidPayload", serr.message, strPtr(serr.param))
 		return
 	}
-	f := s.pickFault(sc, FaultInput{Op: OpCreateBatch, FileID: req.InputFileID, Metadata: req.Metadata, Request: r})
+	f := s.pickFault(s.scenarios[scenario], FaultInput{Op: OpCreateBatch, FileID: req.InputFileID, Metadata: req.Metadata, Request: r})
 	s.serveWithFault(w, r, f, func(w http.ResponseWriter) { s.createBatch(w, req, scenario) })
+}
+
+// inputModel is the deployment named by an uploaded file, "" if the file is
+// unknown or names none. Files stored before uploads recorded it are read.
+func (s *Server) inputModel(fileID string) string {
+	rec, ok := s.lookupFile(fileID)
+	switch {
+	case !ok:
+		return ""
+	case rec.Model != "" || rec.Purpose != purposeBatch:
+		return rec.Model
+	}
+	f, err := os.Open(s.store.contentPath(rec.ID))
+	if err != nil {
+		s.log.Warn("read deployment of input file", "file_id", rec.ID, "err", err)
+		return ""
+	}
+	defer func() { _ = f.Close() }()
+	model, err := firstModel(f)
+	if err != nil {
+		s.log.Warn("read deployment of input file", "file_id", rec.ID, "err", err)
+	}
+	return model
 }
 
 func (s *Server) createBatch(w http.ResponseWriter, req createBatchRequest, scenario string) {
@@ -64,6 +80,7 @@ func (s *Server) createBatch(w http.ResponseWriter, req createBatchRequest, scen
 		return
 	}
 	now := s.cfg.Now()
+	window := s.phases(s.scenarioNamed(scenario)).Window
 	rec := &batchRecord{
 		ID:               newBatchID(),
 		Endpoint:         req.Endpoint,
@@ -73,7 +90,7 @@ func (s *Server) createBatch(w http.ResponseWriter, req createBatchRequest, scen
 		Scenario:         scenario,
 		Metadata:         req.Metadata,
 		CreatedAt:        now,
-		ExpiresAt:        now.Add(completionWindow),
+		ExpiresAt:        now.Add(window),
 	}
 	if err := s.store.saveBatch(rec); err != nil {
 		writeInternal(w, s.log, "create batch", err)

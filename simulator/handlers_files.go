@@ -1,6 +1,8 @@
 package simulator
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,29 +13,17 @@ import (
 	"time"
 )
 
-// fileScenario is the scenario for calls on a file: the producing batch's
-// for output files, otherwise the forced or default one.
-func (s *Server) fileScenario(fileID string) Scenario {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f, ok := s.files[fileID]; ok && f.BatchID != "" {
-		if b, ok := s.batches[f.BatchID]; ok {
-			return s.scenarioFor(b)
-		}
-	}
-	return s.globalScenario()
-}
-
-func (s *Server) globalScenario() Scenario {
-	if sc, ok := s.scenarios[s.cfg.ForceScenario]; ok {
-		return sc
-	}
-	return s.scenarios[DefaultScenario]
-}
-
 func (s *Server) handleUploadFile(w http.ResponseWriter, r *http.Request) {
-	f := s.pickFault(s.globalScenario(), FaultInput{Op: OpUploadFile, Request: r})
-	s.serveWithFault(w, r, f, func(w http.ResponseWriter) { s.uploadFile(w, r) })
+	up, ok := s.receiveUpload(w, r)
+	if !ok {
+		return
+	}
+	defer up.discard()
+	// The scenario comes from the content, so faults are decided only once
+	// the upload has been read.
+	scenario := s.uploadScenario(up.model)
+	f := s.pickFault(s.scenarioNamed(scenario), FaultInput{Op: OpUploadFile, ContentSHA256: up.sha256, Request: r})
+	s.serveWithFault(w, r, f, func(w http.ResponseWriter) { s.storeUpload(w, up, scenario) })
 }
 
 // upload is a multipart upload streamed to a temp file in the store.
@@ -42,41 +32,74 @@ type upload struct {
 	filename string
 	tmp      *os.File
 	size     int64
+	sha256   string // hex digest of the file content
+	model    string // body.model of the first parseable line
 }
 
-func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request) {
+// discard removes the temp file unless it was stored.
+func (up *upload) discard() {
+	if up.tmp != nil {
+		_ = up.tmp.Close()
+		_ = os.Remove(up.tmp.Name())
+		up.tmp = nil
+	}
+}
+
+// receiveUpload reads and checks the request; on failure it has answered
+// and returns false. The caller discards the returned upload.
+func (s *Server) receiveUpload(w http.ResponseWriter, r *http.Request) (*upload, bool) {
 	// Multipart framing adds a little on top of the file itself.
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "invalidPayload", "The request must be multipart/form-data.", nil)
-		return
+		return nil, false
 	}
 	up := &upload{}
-	defer func() {
-		if up.tmp != nil {
-			_ = up.tmp.Close()
-			_ = os.Remove(up.tmp.Name())
-		}
-	}()
-	if status, msg, param := s.readUpload(mr, up); status != 0 {
+	fail := func(status int, msg string, param *string) (*upload, bool) {
+		up.discard()
 		writeError(w, status, "invalidPayload", msg, param)
-		return
+		return nil, false
+	}
+	if status, msg, param := s.readUpload(mr, up); status != 0 {
+		return fail(status, msg, param)
 	}
 	switch {
 	case up.purpose == "":
-		writeError(w, http.StatusBadRequest, "invalidPayload", "The purpose field is required.", strPtr("purpose"))
-		return
+		return fail(http.StatusBadRequest, "The purpose field is required.", strPtr("purpose"))
 	case up.purpose != purposeBatch:
-		writeError(w, http.StatusBadRequest, "invalidPayload",
+		return fail(http.StatusBadRequest,
 			fmt.Sprintf("Unsupported purpose %q: this simulator accepts only \"batch\".", up.purpose), strPtr("purpose"))
-		return
 	case up.tmp == nil:
-		writeError(w, http.StatusBadRequest, "invalidPayload", "The file field is required.", strPtr("file"))
-		return
+		return fail(http.StatusBadRequest, "The file field is required.", strPtr("file"))
 	}
+	if err := s.sniffModel(up); err != nil {
+		up.discard()
+		writeInternal(w, s.log, "upload file", err)
+		return nil, false
+	}
+	return up, true
+}
 
-	rec := &fileRecord{ID: newFileID(), Bytes: up.size, CreatedAt: s.cfg.Now(), Filename: up.filename, Purpose: up.purpose}
+// sniffModel reads the deployment name from the received file.
+func (s *Server) sniffModel(up *upload) error {
+	if _, err := up.tmp.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("rewind upload %s: %w", up.tmp.Name(), err)
+	}
+	model, err := firstModel(up.tmp)
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", up.tmp.Name(), err)
+	}
+	up.model = model
+	return nil
+}
+
+// storeUpload makes a received upload a stored file.
+func (s *Server) storeUpload(w http.ResponseWriter, up *upload, scenario string) {
+	rec := &fileRecord{
+		ID: newFileID(), Bytes: up.size, CreatedAt: s.cfg.Now(), Filename: up.filename, Purpose: up.purpose,
+		Model: up.model, Scenario: scenario,
+	}
 	tmp := up.tmp
 	up.tmp = nil // commitTemp owns it now
 	if err := commitTemp(tmp, s.store.contentPath(rec.ID)); err != nil {
@@ -84,7 +107,7 @@ func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	err = s.store.saveFile(rec)
+	err := s.store.saveFile(rec)
 	if err == nil {
 		s.files[rec.ID] = rec
 	}
@@ -94,7 +117,8 @@ func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request) {
 		writeInternal(w, s.log, "upload file", err)
 		return
 	}
-	s.log.Info("file uploaded", "file_id", rec.ID, "bytes", rec.Bytes, "purpose", rec.Purpose)
+	s.log.Info("file uploaded", "file_id", rec.ID, "bytes", rec.Bytes, "purpose", rec.Purpose,
+		"sha256", up.sha256, "deployment", rec.Model, "scenario", scenario)
 	w.Header().Set("Location", "/openai/files/"+rec.ID)
 	writeJSON(w, http.StatusCreated, rec.api())
 }
@@ -133,7 +157,8 @@ func (s *Server) readUpload(mr *multipart.Reader, up *upload) (int, string, *str
 			if up.filename == "" {
 				up.filename = "file"
 			}
-			n, err := io.Copy(tmp, io.LimitReader(part, s.cfg.MaxUploadBytes+1))
+			h := sha256.New()
+			n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(part, s.cfg.MaxUploadBytes+1))
 			if err != nil {
 				if tooLarge(err) {
 					return http.StatusRequestEntityTooLarge, "The file is too large.", strPtr("file")
@@ -145,6 +170,7 @@ func (s *Server) readUpload(mr *multipart.Reader, up *upload) (int, string, *str
 					"The file exceeds the maximum size of " + strconv.FormatInt(s.cfg.MaxUploadBytes, 10) + " bytes.", strPtr("file")
 			}
 			up.size = n
+			up.sha256 = hex.EncodeToString(h.Sum(nil))
 		default:
 			// Other fields (e.g. expires_after) are accepted and ignored.
 			_, _ = io.Copy(io.Discard, part)

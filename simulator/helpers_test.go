@@ -115,32 +115,43 @@ func (e *testEnv) do(method, path, key string, body io.Reader, header http.Heade
 }
 
 // makeInput builds n valid request lines for one deployment.
-func makeInput(n int) []byte {
+func makeInput(n int) []byte { return makeInputFor(n, "gpt-4o-batch") }
+
+// makeInputFor builds n valid request lines for the given deployment.
+func makeInputFor(n int, model string) []byte {
 	var b bytes.Buffer
 	for i := range n {
-		fmt.Fprintf(&b, `{"custom_id":"row-%d","method":"POST","url":"/chat/completions","body":{"model":"gpt-4o-batch","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Question %d: what is <x> & y?"}]}}`+"\n", i, i)
+		fmt.Fprintf(&b, `{"custom_id":"row-%d","method":"POST","url":"/chat/completions","body":{"model":%q,"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Question %d: what is <x> & y?"}]}}`+"\n", i, model, i)
 	}
 	return b.Bytes()
 }
 
 func uploadInput(t *testing.T, ctx context.Context, c openai.Client, data []byte) *openai.FileObject {
 	t.Helper()
-	f, err := c.Files.New(ctx, openai.FileNewParams{
-		File:    openai.File(bytes.NewReader(data), "input.jsonl", "application/jsonl"),
-		Purpose: openai.FilePurposeBatch,
-	})
+	f, err := uploadNamed(ctx, c, data, "input.jsonl")
 	require.NoError(t, err)
 	return f
 }
 
-func createBatch(t *testing.T, ctx context.Context, c openai.Client, fileID string, md map[string]string) *openai.Batch {
-	t.Helper()
-	b, err := c.Batches.New(ctx, openai.BatchNewParams{
+func uploadNamed(ctx context.Context, c openai.Client, data []byte, name string, opts ...option.RequestOption) (*openai.FileObject, error) {
+	return c.Files.New(ctx, openai.FileNewParams{
+		File:    openai.File(bytes.NewReader(data), name, "application/jsonl"),
+		Purpose: openai.FilePurposeBatch,
+	}, opts...)
+}
+
+func newBatch(ctx context.Context, c openai.Client, fileID string, md map[string]string, opts ...option.RequestOption) (*openai.Batch, error) {
+	return c.Batches.New(ctx, openai.BatchNewParams{
 		InputFileID:      fileID,
 		Endpoint:         openai.BatchNewParamsEndpoint("/chat/completions"),
 		CompletionWindow: openai.BatchNewParamsCompletionWindow24h,
 		Metadata:         shared.Metadata(md),
-	})
+	}, opts...)
+}
+
+func createBatch(t *testing.T, ctx context.Context, c openai.Client, fileID string, md map[string]string) *openai.Batch {
+	t.Helper()
+	b, err := newBatch(ctx, c, fileID, md)
 	require.NoError(t, err)
 	return b
 }
@@ -226,4 +237,27 @@ func apiPath(p string) string {
 		return p + "&api-version=" + testAPIVersion
 	}
 	return p + "?api-version=" + testAPIVersion
+}
+
+// rawFields splits a JSON object into its fields, verbatim.
+func rawFields(t *testing.T, raw string) map[string]json.RawMessage {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(raw), &m), raw)
+	return m
+}
+
+// simList decodes a /_sim list answer.
+func simList[T any](t *testing.T, e *testEnv, path string) []T {
+	t.Helper()
+	res, data := e.do("GET", path, testKey, nil, nil)
+	require.Equal(t, 200, res.StatusCode, string(data))
+	var l apiList[T]
+	require.NoError(t, json.Unmarshal(data, &l))
+	return l.Data
+}
+
+// rawLines splits a JSONL file into its lines, without validating them.
+func rawLines(data []byte) []string {
+	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 }

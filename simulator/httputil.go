@@ -18,8 +18,9 @@ type azureErrorBody struct {
 	Type    string  `json:"type"`
 }
 
-// unauthorizedBody is Azure's 401 shape, which carries only code and message.
-type unauthorizedBody struct {
+// serviceErrorBody is Azure's shape for 401, 429 and 5xx answers of the
+// gateway, which carry only code and message.
+type serviceErrorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
@@ -53,10 +54,16 @@ func writeError(w http.ResponseWriter, status int, code, message string, param *
 }
 
 func writeUnauthorized(w http.ResponseWriter) {
-	var body unauthorizedBody
-	body.Error.Code = "401"
-	body.Error.Message = unauthorizedMessage
-	writeJSON(w, http.StatusUnauthorized, body)
+	writeServiceError(w, http.StatusUnauthorized, "401", unauthorizedMessage)
+}
+
+// writeServiceError answers the gateway's shape for throttling, outages and
+// auth failures: code and message only.
+func writeServiceError(w http.ResponseWriter, status int, code, message string) {
+	var body serviceErrorBody
+	body.Error.Code = code
+	body.Error.Message = message
+	writeJSON(w, status, body)
 }
 
 func writeNotFound(w http.ResponseWriter, what, id string) {

@@ -18,14 +18,22 @@ func forEachLine(path string, fn func(number int, line []byte) error) error {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	defer func() { _ = f.Close() }()
-	r := bufio.NewReaderSize(f, 1<<20)
+	if err := forEachReaderLine(f, fn); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// forEachReaderLine is forEachLine over a reader.
+func forEachReaderLine(rd io.Reader, fn func(number int, line []byte) error) error {
+	r := bufio.NewReaderSize(rd, 1<<20)
 	for n := 1; ; n++ {
 		line, err := r.ReadBytes('\n')
 		if len(line) == 0 && errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read %s line %d: %w", path, n, err)
+			return fmt.Errorf("read line %d: %w", n, err)
 		}
 		line = bytes.TrimSuffix(line, []byte("\n"))
 		line = bytes.TrimSuffix(line, []byte("\r"))

@@ -29,6 +29,11 @@ type fileRecord struct {
 	Purpose   string    `json:"purpose"`
 	// BatchID names the batch that produced an output file ("" for uploads).
 	BatchID string `json:"batch_id,omitempty"`
+	// Model is the deployment named by the first parseable line of an upload.
+	Model string `json:"model,omitempty"`
+	// Scenario governs calls on the file: the one chosen at upload, or the
+	// producing batch's.
+	Scenario string `json:"scenario,omitempty"`
 }
 
 // apiFile is the file object of the REST API.
@@ -88,7 +93,10 @@ type batchRecord struct {
 	Errors           *BatchErrors      `json:"errors"`
 	OutputFileID     string            `json:"output_file_id,omitempty"`
 	ErrorFileID      string            `json:"error_file_id,omitempty"`
-	Counts           RequestCounts     `json:"request_counts"`
+	// BlankErrorFileID answers error_file_id "" rather than null when there
+	// is no error file.
+	BlankErrorFileID bool          `json:"blank_error_file_id,omitempty"`
+	Counts           RequestCounts `json:"request_counts"`
 
 	CreatedAt    time.Time  `json:"created_at"`
 	ExpiresAt    time.Time  `json:"expires_at"`
@@ -150,7 +158,7 @@ func (b *batchRecord) api() apiBatch {
 		CompletionWindow: b.CompletionWindow,
 		Status:           b.Status,
 		OutputFileID:     optString(b.OutputFileID),
-		ErrorFileID:      optString(b.ErrorFileID),
+		ErrorFileID:      b.apiErrorFileID(),
 		CreatedAt:        b.CreatedAt.Unix(),
 		InProgressAt:     optUnix(b.InProgressAt),
 		ExpiresAt:        &expires,
@@ -163,6 +171,13 @@ func (b *batchRecord) api() apiBatch {
 		RequestCounts:    b.Counts,
 		Metadata:         b.Metadata,
 	}
+}
+
+func (b *batchRecord) apiErrorFileID() *string {
+	if b.ErrorFileID == "" && b.BlankErrorFileID {
+		return strPtr("")
+	}
+	return optString(b.ErrorFileID)
 }
 
 func optString(s string) *string {

@@ -39,6 +39,18 @@ func (w *jsonlWriter) write(v outputLine) error {
 	return nil
 }
 
+// writeRaw writes one line as given (a scenario's deliberately broken line).
+func (w *jsonlWriter) writeRaw(line []byte) error {
+	w.lines++
+	if _, err := w.buf.Write(line); err != nil {
+		return fmt.Errorf("write raw line %d: %w", w.lines, err)
+	}
+	if err := w.buf.WriteByte('\n'); err != nil {
+		return fmt.Errorf("write raw line %d: %w", w.lines, err)
+	}
+	return nil
+}
+
 func (w *jsonlWriter) discard() {
 	if w.done {
 		return
@@ -71,14 +83,19 @@ type batchResult struct {
 	counts       RequestCounts
 	outputFileID string
 	errorFileID  string
+	// blankErrorFileID answers error_file_id "" instead of null.
+	blankErrorFileID bool
 }
 
+// unfinishedLine reports a line that was never executed (cancelled, expired).
+type unfinishedLine func(customID string) outputLine
+
 // writeResults executes the batch's input in the simulator's imagination: the
-// first `finished` lines get the scenario's outcome, the rest are reported as
-// cancelled. Output and error files are stored (the latter only if needed)
-// under ids derived from the batch id, so a rerun after a crash is idempotent.
-// The caller holds s.mu.
-func (s *Server) writeResults(rec *batchRecord, finished int, at time.Time) (batchResult, error) {
+// first `finished` lines get the scenario's outcome, the rest are reported by
+// unfinished. Output and error files are stored (the latter only if needed,
+// unless the scenario says otherwise) under ids derived from the batch id, so
+// a rerun after a crash is idempotent. The caller holds s.mu.
+func (s *Server) writeResults(rec *batchRecord, finished int, unfinished unfinishedLine, at time.Time) (batchResult, error) {
 	sc := s.scenarioFor(rec)
 	out, err := newJSONLWriter(s.store.filesDir)
 	if err != nil {
@@ -91,7 +108,16 @@ func (s *Server) writeResults(rec *batchRecord, finished int, at time.Time) (bat
 	}
 	defer errw.discard()
 
+	// writeErr records a failed line, in the error file only if it has one
+	// with content.
 	var res batchResult
+	writeErr := func(l outputLine) error {
+		res.counts.Failed++
+		if sc.ErrorFile != ErrorFileNormal {
+			return nil
+		}
+		return errw.write(l)
+	}
 	err = forEachLine(s.store.contentPath(rec.InputFileID), func(n int, raw []byte) error {
 		req, lerr := parseLine(raw, rec.Endpoint)
 		if lerr != nil {
@@ -99,8 +125,7 @@ func (s *Server) writeResults(rec *batchRecord, finished int, at time.Time) (bat
 		}
 		res.counts.Total++
 		if n > finished {
-			res.counts.Failed++
-			return errw.write(cancelledLine(req.CustomID))
+			return writeErr(unfinished(req.CustomID))
 		}
 		var outcome LineOutcome
 		if sc.Line != nil {
@@ -110,10 +135,19 @@ func (s *Server) writeResults(rec *batchRecord, finished int, at time.Time) (bat
 			})
 		}
 		if outcome.Failure != nil {
-			res.counts.Failed++
-			return errw.write(failureLine(req, *outcome.Failure))
+			return writeErr(failureLine(req, *outcome.Failure))
 		}
 		res.counts.Completed++
+		switch {
+		case outcome.ContentFiltered:
+			return out.write(filteredLine(req))
+		case outcome.Rewrite != nil:
+			line, err := marshalLine(successLine(req))
+			if err != nil {
+				return fmt.Errorf("line %d: %w", n, err)
+			}
+			return out.writeRaw(outcome.Rewrite(line))
+		}
 		return out.write(successLine(req))
 	})
 	if err != nil {
@@ -121,13 +155,16 @@ func (s *Server) writeResults(rec *batchRecord, finished int, at time.Time) (bat
 	}
 
 	// Like Azure: no output file when nothing succeeded, no error file when
-	// nothing failed.
+	// nothing failed (unless the scenario shapes the error file).
 	if out.lines > 0 {
 		if res.outputFileID, err = s.storeResultFile(rec, out, "output", at); err != nil {
 			return batchResult{}, err
 		}
 	}
-	if errw.lines > 0 {
+	switch {
+	case sc.ErrorFile == ErrorFileBlankID:
+		res.blankErrorFileID = true
+	case errw.lines > 0 || sc.ErrorFile == ErrorFileEmpty:
 		if res.errorFileID, err = s.storeResultFile(rec, errw, "error", at); err != nil {
 			return batchResult{}, err
 		}
@@ -150,6 +187,7 @@ func (s *Server) storeResultFile(rec *batchRecord, w *jsonlWriter, kind string, 
 		Filename:  rec.ID + "_" + kind + ".jsonl",
 		Purpose:   purposeBatchOutput,
 		BatchID:   rec.ID,
+		Scenario:  rec.Scenario,
 	}
 	if err := s.store.saveFile(f); err != nil {
 		return "", err

@@ -24,9 +24,15 @@ type Config struct {
 	InProgress  time.Duration
 	Finalizing  time.Duration
 	CancelDelay time.Duration
-	// ForceScenario, if set, overrides every batch's sim_scenario and also
-	// applies to calls not tied to a batch (file uploads, lists).
+	// ForceScenario, if set, overrides every other scenario choice and also
+	// applies to calls tied to no object (lists).
 	ForceScenario string
+	// SlowInProgress is the in-progress phase of the "slow" scenario
+	// (default 1h).
+	SlowInProgress time.Duration
+	// SlowResponse is how long "fault_slow" holds back the first
+	// batches.retrieve of a batch (default 3m).
+	SlowResponse time.Duration
 	// Scenarios are registered after the built-in ones (same name replaces).
 	Scenarios []Scenario
 	// MaxLines is the request limit per input file (default 100,000).
@@ -43,6 +49,8 @@ type Config struct {
 const (
 	DefaultMaxLines       = 100_000
 	DefaultMaxUploadBytes = 200 << 20
+	DefaultSlowInProgress = time.Hour
+	DefaultSlowResponse   = 3 * time.Minute
 	completionWindow      = 24 * time.Hour
 )
 
@@ -56,7 +64,7 @@ type Server struct {
 	mu       sync.Mutex // guards the maps below and all store writes of them
 	files    map[string]*fileRecord
 	batches  map[string]*batchRecord
-	attempts map[string]int // fault attempt counters, per operation and object
+	attempts map[string]int // fault attempt counters, per scenario, operation and object; in memory only
 }
 
 // New loads the state under cfg.DataDir and returns a ready Server.
@@ -64,7 +72,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.APIKey == "" {
 		return nil, errors.New("new simulator: api key is required")
 	}
-	if cfg.Validating < 0 || cfg.InProgress < 0 || cfg.Finalizing < 0 || cfg.CancelDelay < 0 {
+	if cfg.Validating < 0 || cfg.InProgress < 0 || cfg.Finalizing < 0 || cfg.CancelDelay < 0 ||
+		cfg.SlowInProgress < 0 || cfg.SlowResponse < 0 {
 		return nil, errors.New("new simulator: durations must not be negative")
 	}
 	if cfg.MaxLines <= 0 {
@@ -72,6 +81,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.MaxUploadBytes <= 0 {
 		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
+	if cfg.SlowInProgress == 0 {
+		cfg.SlowInProgress = DefaultSlowInProgress
+	}
+	if cfg.SlowResponse == 0 {
+		cfg.SlowResponse = DefaultSlowResponse
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -85,7 +100,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		scenarios: map[string]Scenario{},
 		attempts:  map[string]int{},
 	}
-	for _, sc := range append(builtinScenarios(), cfg.Scenarios...) {
+	for _, sc := range append(builtinScenarios(cfg), cfg.Scenarios...) {
 		if sc.Name == "" {
 			return nil, errors.New("new simulator: scenario without a name")
 		}
@@ -121,19 +136,6 @@ func (s *Server) ScenarioNames() []string {
 	return names
 }
 
-// scenarioFor returns the scenario governing a batch; an unknown stored name
-// (e.g. after a restart without an extra scenario) falls back to default.
-func (s *Server) scenarioFor(b *batchRecord) Scenario {
-	name := b.Scenario
-	if s.cfg.ForceScenario != "" {
-		name = s.cfg.ForceScenario
-	}
-	if sc, ok := s.scenarios[name]; ok {
-		return sc
-	}
-	return s.scenarios[DefaultScenario]
-}
-
 // Handler returns the HTTP handler serving the API.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -155,6 +157,7 @@ func (s *Server) Handler() http.Handler {
 		_, _ = w.Write([]byte("ok"))
 	})
 	mux.Handle("GET /_sim/batches", s.requireKey(http.HandlerFunc(s.handleSimBatches)))
+	mux.Handle("GET /_sim/files", s.requireKey(http.HandlerFunc(s.handleSimFiles)))
 	mux.Handle("GET /_sim/scenarios", s.requireKey(http.HandlerFunc(s.handleSimScenarios)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "404", "Resource not found", nil)

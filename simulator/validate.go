@@ -93,6 +93,7 @@ func jsonString(raw json.RawMessage) (string, bool) {
 // validation is the outcome of validating a whole input file.
 type validation struct {
 	lines  int
+	model  string // the deployment all lines name
 	errors []BatchError
 }
 
@@ -141,6 +142,7 @@ func validateInput(path, endpoint string, maxLines int) (validation, error) {
 	if err != nil {
 		return validation{}, fmt.Errorf("validate input: %w", err)
 	}
+	v.model = model
 	if v.lines == 0 && len(v.errors) == 0 {
 		v.errors = append(v.errors, BatchError{
 			Code:    "empty_file",

@@ -187,19 +187,26 @@ func waitWithProgress(ctx context.Context, tc client.Client, we client.WorkflowR
 	}
 }
 
-// describe summarises the run's pending activity, including the last
-// not-ready message of the poll loop, which carries the batch's progress.
+// describe asks the workflow's progress query for the run's stage and the
+// batch's status and request counts.
 func describe(ctx context.Context, tc client.Client, id, runID string) string {
-	d, err := tc.DescribeWorkflowExecution(ctx, id, runID)
+	v, err := tc.QueryWorkflow(ctx, id, runID, workflows.ProgressQuery)
 	if err != nil {
 		return ""
 	}
-	for _, pa := range d.GetPendingActivities() {
-		s := pa.GetActivityType().GetName()
-		if f := pa.GetLastFailure(); f != nil {
-			s += ": " + f.GetMessage()
-		}
-		return s
+	var p workflows.Progress
+	if err := v.Get(&p); err != nil {
+		return ""
 	}
-	return ""
+	s := fmt.Sprintf("%s: %d rows, %d submitted", p.Stage, p.Rows, p.Submitted)
+	if p.BatchID != "" {
+		s += fmt.Sprintf("; batch %s", p.BatchID)
+	}
+	if p.BatchStatus != "" {
+		s += " " + p.BatchStatus
+	}
+	if c := p.RequestCounts; c != nil {
+		s += fmt.Sprintf(" (%d/%d done, %d failed)", c.Completed, c.Total, c.Failed)
+	}
+	return s
 }

@@ -2,7 +2,7 @@
 //
 // Flags fall back to environment variables: SIM_ADDR, SIM_DATA_DIR,
 // SIM_API_KEY, SIM_VALIDATING, SIM_IN_PROGRESS, SIM_FINALIZING,
-// SIM_CANCEL_DELAY, SIM_SCENARIO. Durations accept Go syntax ("1.5s") or
+// SIM_CANCEL_DELAY, SIM_SLOW, SIM_SLOW_RESPONSE, SIM_SCENARIO. Durations accept Go syntax ("1.5s") or
 // plain seconds ("2").
 package main
 
@@ -64,6 +64,8 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 		{"in-progress", "SIM_IN_PROGRESS", "2s", "time a batch spends in progress", &o.cfg.InProgress},
 		{"finalizing", "SIM_FINALIZING", "1s", "time a batch spends finalizing", &o.cfg.Finalizing},
 		{"cancel-delay", "SIM_CANCEL_DELAY", "1s", "time from cancelling to cancelled", &o.cfg.CancelDelay},
+		{"slow", "SIM_SLOW", "1h", "in-progress time of the slow scenario", &o.cfg.SlowInProgress},
+		{"slow-response", "SIM_SLOW_RESPONSE", "3m", "delay of the first batches.retrieve under fault_slow", &o.cfg.SlowResponse},
 	}
 	for _, d := range durations {
 		def := envOr(d.env, d.def)
@@ -135,7 +137,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, log *sl
 	// The key is deliberately absent from this line.
 	log.Info("simulator listening", "addr", ln.Addr().String(), "data_dir", o.cfg.DataDir,
 		"validating", o.cfg.Validating, "in_progress", o.cfg.InProgress, "finalizing", o.cfg.Finalizing,
-		"cancel_delay", o.cfg.CancelDelay, "forced_scenario", o.cfg.ForceScenario)
+		"cancel_delay", o.cfg.CancelDelay, "slow", o.cfg.SlowInProgress, "slow_response", o.cfg.SlowResponse,
+		"forced_scenario", o.cfg.ForceScenario)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

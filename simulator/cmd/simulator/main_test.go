@@ -34,6 +34,8 @@ func TestParseOptions(t *testing.T) {
 	assert.Equal(t, 250*time.Millisecond, o.cfg.Finalizing)
 	assert.Equal(t, time.Second, o.cfg.CancelDelay)
 	assert.Equal(t, "line_errors", o.cfg.ForceScenario)
+	assert.Equal(t, time.Hour, o.cfg.SlowInProgress, "default")
+	assert.Equal(t, 3*time.Minute, o.cfg.SlowResponse, "default")
 
 	// Flags win over the environment.
 	o, err = parseOptions([]string{"--in-progress", "0", "--addr", ":0"}, env(map[string]string{
@@ -43,6 +45,13 @@ func TestParseOptions(t *testing.T) {
 	assert.Equal(t, time.Duration(0), o.cfg.InProgress)
 	assert.Equal(t, ":0", o.addr)
 	assert.Equal(t, time.Second, o.cfg.Validating, "default")
+
+	o, err = parseOptions([]string{"--slow", "90s", "--slow-response", "2"}, env(map[string]string{
+		"SIM_DATA_DIR": "/d", "SIM_API_KEY": "k", "SIM_SLOW_RESPONSE": "10m",
+	}), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 90*time.Second, o.cfg.SlowInProgress)
+	assert.Equal(t, 2*time.Second, o.cfg.SlowResponse)
 
 	_, err = parseOptions([]string{"--validating", "-1s"}, env(map[string]string{"SIM_DATA_DIR": "/d", "SIM_API_KEY": "k"}), io.Discard)
 	assert.Error(t, err)
