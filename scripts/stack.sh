@@ -8,6 +8,7 @@
 #   scripts/stack.sh env           print `export VAR=...` lines (use: eval "$(scripts/stack.sh env)")
 #   scripts/stack.sh worker-start  build ./worker and run it in the background with the stack env
 #   scripts/stack.sh worker-stop   SIGTERM the worker and wait for its graceful exit
+#   scripts/stack.sh restart PART  restart azurite or postgres (fault tests; data is kept)
 #
 # Everything lives under .stack/: logs/<part>.log, run/<part>.pid, data/, bin/, secrets/.
 # Environment knobs (all optional):
@@ -648,6 +649,35 @@ cmd_worker_stop() {
 	rm -f "$RUN/worker.sha"
 }
 
+# restart_postgres: restart whichever server the stack uses, keeping its data.
+restart_postgres() {
+	local mode="" ver
+	[[ -f $RUN/pg.mode ]] && mode="$(<"$RUN/pg.mode")"
+	if pg_private_running; then
+		bl_log "postgres: restarting the private cluster"
+		as_pg "$(pg_bindir)/pg_ctl" -D "$(pg_private_dir)" -m fast -w -t 60 restart >/dev/null
+	elif [[ $mode == external ]]; then
+		ver="$(ls /etc/postgresql | sort -V | tail -n 1)"
+		bl_log "postgres: restarting the machine's cluster $ver/main"
+		pg_ctlcluster --skip-systemctl-redirect "$ver" main restart
+	else
+		bl_die "postgres: not started by this stack (run: scripts/stack.sh up)"
+	fi
+	up_postgres
+}
+
+cmd_restart() {
+	lock
+	case "${1:-}" in
+	azurite)
+		stop_part azurite
+		up_azurite
+		;;
+	postgres) restart_postgres ;;
+	*) bl_die "restart: name azurite or postgres" ;;
+	esac
+}
+
 usage() {
 	sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
@@ -662,6 +692,7 @@ main() {
 	env) cmd_env ;;
 	worker-start) cmd_worker_start ;;
 	worker-stop) cmd_worker_stop ;;
+	restart) cmd_restart "${2:-}" ;;
 	*) usage ;;
 	esac
 }

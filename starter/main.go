@@ -18,7 +18,7 @@ import (
 const usage = `usage:
   starter run --input FILE --template FILE [--system-prompt-file FILE] [--deployment NAME]
               [--temperature T] [--max-tokens N] [--poll-interval 60s] [--max-wait 25h]
-              [--run-id ID] [--wait]
+              [--heartbeat-timeout 30s] [--run-id ID] [--wait]
   starter results RUN_ID -o FILE
   starter explain RUN_ID (--row N | --custom-id ID)
 `

@@ -35,6 +35,7 @@ func cmdRun(ctx context.Context, args []string, out io.Writer, log *slog.Logger)
 	maxTokens := fs.String("max-tokens", "", "max_tokens (optional)")
 	pollInterval := fs.Duration("poll-interval", workflows.DefaultPollInterval, "how often to poll the batch")
 	maxWait := fs.Duration("max-wait", workflows.DefaultMaxWait, "longest wait for the batch")
+	heartbeat := fs.Duration("heartbeat-timeout", workflows.DefaultHeartbeatTimeout, "how soon a dead worker's activity is retried elsewhere")
 	runID := fs.String("run-id", "", "workflow id (default: batchrun-<time>-<random>)")
 	wait := fs.Bool("wait", false, "wait for the run, show progress and a summary")
 	if err := fs.Parse(args); err != nil {
@@ -96,7 +97,7 @@ func cmdRun(ctx context.Context, args []string, out io.Writer, log *slog.Logger)
 	}
 	in := workflows.BatchRunInput{
 		Format: string(f), Params: params,
-		PollInterval: pollInterval.String(), MaxWait: maxWait.String(),
+		PollInterval: pollInterval.String(), MaxWait: maxWait.String(), HeartbeatTimeout: heartbeat.String(),
 	}
 	// Inputs go to the content-addressed store; the workflow gets their names only.
 	put := func(data []byte, path string) (activities.Source, error) {

@@ -49,6 +49,29 @@ func (s *stack) calls(t *testing.T, ctx context.Context, runID string) []callRow
 	return out
 }
 
+// verifyCalls checks that every calls row's blobs exist and re-hash to the
+// recorded hashes and sizes; it returns the count per operation and the blobs.
+func (s *stack) verifyCalls(t *testing.T, ctx context.Context, calls []callRow) (map[string]int, map[string][]byte) {
+	t.Helper()
+	ops := map[string]int{}
+	blobs := map[string][]byte{}
+	for _, c := range calls {
+		ops[c.Operation]++
+		require.Equal(t, "sha256/"+c.ReqHash, c.ReqRef)
+		b := s.blob(t, ctx, c.ReqRef)
+		require.Equal(t, c.ReqHash, sum(b), "call %d request", c.ID)
+		require.EqualValues(t, c.ReqSize, len(b))
+		blobs[c.ReqRef] = b
+		if c.RespRef != nil {
+			b := s.blob(t, ctx, *c.RespRef)
+			require.Equal(t, *c.RespHash, sum(b), "call %d response", c.ID)
+			require.EqualValues(t, *c.RespSize, len(b))
+			blobs[*c.RespRef] = b
+		}
+	}
+	return ops, blobs
+}
+
 // TestEndToEnd runs the examples through worker and simulator processes and
 // then checks the audit trail without using the code under test.
 func TestEndToEnd(t *testing.T) {
@@ -65,23 +88,7 @@ func TestEndToEnd(t *testing.T) {
 	require.Contains(t, out, "web UI: http://127.0.0.1:8233/namespaces/")
 
 	calls := s.calls(t, ctx, runID)
-	ops := map[string]int{}
-	blobs := map[string][]byte{}
-	for _, c := range calls {
-		ops[c.Operation]++
-		// Every row's blobs exist and re-hash to the recorded hashes.
-		require.Equal(t, "sha256/"+c.ReqHash, c.ReqRef)
-		b := s.blob(t, ctx, c.ReqRef)
-		require.Equal(t, c.ReqHash, sum(b), "call %d request", c.ID)
-		require.EqualValues(t, c.ReqSize, len(b))
-		blobs[c.ReqRef] = b
-		if c.RespRef != nil {
-			b := s.blob(t, ctx, *c.RespRef)
-			require.Equal(t, *c.RespHash, sum(b), "call %d response", c.ID)
-			require.EqualValues(t, *c.RespSize, len(b))
-			blobs[*c.RespRef] = b
-		}
-	}
+	ops, blobs := s.verifyCalls(t, ctx, calls)
 	for _, op := range []string{"input.rows", "input.template", "input.system_prompt", "render.requests",
 		"files.create", "batches.create", "batches.retrieve", "files.content", "results.write"} {
 		require.NotZero(t, ops[op], "a %s call is recorded (have %v)", op, ops)

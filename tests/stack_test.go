@@ -167,32 +167,39 @@ func (p *process) stop() {
 	}
 }
 
-// run executes a project binary or the temporal CLI and returns its output.
-func (s *stack) run(t *testing.T, ctx context.Context, name string, args ...string) string {
-	t.Helper()
+// exec runs a project binary or the temporal CLI with extra environment.
+func (s *stack) exec(ctx context.Context, env []string, name string, args ...string) (string, error) {
 	path := name
 	if name == "starter" {
 		path = filepath.Join(s.bin, name)
 	}
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Dir = s.root
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// run executes a command that must succeed and returns its output.
+func (s *stack) run(t *testing.T, ctx context.Context, name string, args ...string) string {
+	t.Helper()
+	return s.runEnv(t, ctx, nil, name, args...)
+}
+
+// runEnv is run with extra environment (e.g. another TASK_QUEUE).
+func (s *stack) runEnv(t *testing.T, ctx context.Context, env []string, name string, args ...string) string {
+	t.Helper()
+	out, err := s.exec(ctx, env, name, args...)
 	require.NoError(t, err, "%s %s:\n%s", name, strings.Join(args, " "), out)
-	return string(out)
+	return out
 }
 
 // runFails executes a command that must fail and returns its output.
 func (s *stack) runFails(t *testing.T, ctx context.Context, name string, args ...string) string {
 	t.Helper()
-	path := name
-	if name == "starter" {
-		path = filepath.Join(s.bin, name)
-	}
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Dir = s.root
-	out, err := cmd.CombinedOutput()
+	out, err := s.exec(ctx, nil, name, args...)
 	require.Error(t, err, "%s %s should fail:\n%s", name, strings.Join(args, " "), out)
-	return string(out)
+	return out
 }
 
 // blob reads a blob straight from the container.
