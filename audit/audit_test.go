@@ -33,7 +33,8 @@ func integration(t *testing.T) (config.Config, *audit.BlobStore, *gorm.DB) {
 		t.Skip("integration test: needs the local stack (make test)")
 	}
 	ctx := context.Background()
-	cfg := config.FromEnv()
+	cfg, err := config.FromEnv()
+	require.NoError(t, err)
 	cfg.AuditContainer = "audit-test"
 	store, err := audit.NewBlobStore(ctx, cfg.StorageConnection, cfg.AuditContainer)
 	require.NoError(t, err)
@@ -189,7 +190,9 @@ func TestUnscopedOrUnrecordableCallsAreRefused(t *testing.T) {
 	require.Zero(t, hits.Load(), "an unscoped call never reaches Azure")
 
 	// When the calls row cannot be written the call fails instead of going on unrecorded.
-	broken, err := audit.OpenDB(ctx, config.FromEnv().DatabaseURL)
+	cfg, err := config.FromEnv()
+	require.NoError(t, err)
+	broken, err := audit.OpenDB(ctx, cfg.DatabaseURL)
 	require.NoError(t, err)
 	sqlDB, err := broken.DB()
 	require.NoError(t, err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/azure"
@@ -40,7 +39,7 @@ func NewClient(cfg config.Config, rec *audit.Recorder) (openai.Client, error) {
 	opts := []option.RequestOption{
 		azure.WithEndpoint(cfg.AzureEndpoint, cfg.APIVersion),
 		azure.WithAPIKey(cfg.APIKey),
-		option.WithRequestTimeout(2 * time.Minute),
+		option.WithRequestTimeout(cfg.RequestTimeout),
 		// Added after WithEndpoint so the recorded URL is the one actually sent.
 		option.WithMiddleware(rec.Middleware()),
 	}

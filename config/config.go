@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"time"
 	"strings"
 )
 
@@ -21,6 +22,8 @@ type Config struct {
 	TemporalAddress   string
 	TemporalNamespace string
 	TaskQueue         string
+	// RequestTimeout bounds one HTTP attempt to Azure OpenAI.
+	RequestTimeout time.Duration
 }
 
 // DevStorageConnection is Azurite's well-known development account; its key is public.
@@ -29,8 +32,8 @@ const DevStorageConnection = "DefaultEndpointsProtocol=http;AccountName=devstore
 	"BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
 
 // FromEnv reads the configuration. It does not check that services answer.
-func FromEnv() Config {
-	return Config{
+func FromEnv() (Config, error) {
+	c := Config{
 		AzureEndpoint:     env("AZURE_OPENAI_ENDPOINT", "http://127.0.0.1:18090"),
 		APIKey:            os.Getenv("AZURE_OPENAI_API_KEY"),
 		APIVersion:        env("AZURE_OPENAI_API_VERSION", "2024-10-21"),
@@ -41,7 +44,16 @@ func FromEnv() Config {
 		TemporalAddress:   env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 		TemporalNamespace: env("TEMPORAL_NAMESPACE", "default"),
 		TaskQueue:         env("TASK_QUEUE", "batchledger"),
+		RequestTimeout:    2 * time.Minute,
 	}
+	if v := os.Getenv("AZURE_OPENAI_REQUEST_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("AZURE_OPENAI_REQUEST_TIMEOUT %q: not a positive duration", v)
+		}
+		c.RequestTimeout = d
+	}
+	return c, nil
 }
 
 // ValidateAzure reports missing settings needed to call Azure OpenAI.

@@ -14,6 +14,7 @@
 # Environment knobs (all optional):
 #   SIM_VALIDATING SIM_IN_PROGRESS SIM_FINALIZING  simulator phase durations (default 1s 2s 1s);
 #                                  a running simulator with other durations is restarted
+#   SIM_SLOW_RESPONSE              delay of the fault_slow scenario's slow answer (default 3m)
 #   STACK_WAIT_SECS                health wait per part (default 60)
 #   WORKER_STOP_TIMEOUT            seconds to wait for the worker's graceful exit (default 60)
 #   BATCHLEDGER_PG_PRIVATE=1       start a private PostgreSQL cluster even if one runs on :5432
@@ -442,8 +443,8 @@ up_simulator() {
 	}
 	ensure_key
 	mkdir -p "$DATA/simulator"
-	local v=${SIM_VALIDATING:-1s} p=${SIM_IN_PROGRESS:-2s} f=${SIM_FINALIZING:-1s} conf
-	conf="validating=$v in_progress=$p finalizing=$f bin=$(sha_of "$BIN/simulator")"
+	local v=${SIM_VALIDATING:-1s} p=${SIM_IN_PROGRESS:-2s} f=${SIM_FINALIZING:-1s} sr=${SIM_SLOW_RESPONSE:-3m} conf
+	conf="validating=$v in_progress=$p finalizing=$f slow_response=$sr bin=$(sha_of "$BIN/simulator")"
 	if running simulator && [[ -f $RUN/simulator.conf && $(<"$RUN/simulator.conf") == "$conf" ]]; then
 		bl_log "simulator: already running (pid $(<"$(pidfile simulator)"))"
 	else
@@ -459,7 +460,7 @@ up_simulator() {
 			SIM_API_KEY="$(<"$KEY_FILE")"
 			export SIM_API_KEY
 			export SIM_ADDR="127.0.0.1:$SIM_PORT" SIM_DATA_DIR="$DATA/simulator"
-			export SIM_VALIDATING="$v" SIM_IN_PROGRESS="$p" SIM_FINALIZING="$f"
+			export SIM_VALIDATING="$v" SIM_IN_PROGRESS="$p" SIM_FINALIZING="$f" SIM_SLOW_RESPONSE="$sr"
 			start_bg simulator "$LOGS/simulator.log" "$BIN/simulator"
 		)
 		printf '%s\n' "$conf" >"$RUN/simulator.conf"
@@ -655,11 +656,11 @@ restart_postgres() {
 	[[ -f $RUN/pg.mode ]] && mode="$(<"$RUN/pg.mode")"
 	if pg_private_running; then
 		bl_log "postgres: restarting the private cluster"
-		as_pg "$(pg_bindir)/pg_ctl" -D "$(pg_private_dir)" -m fast -w -t 60 restart >/dev/null
+		as_pg "$(pg_bindir)/pg_ctl" -D "$(pg_private_dir)" -m fast -w -t 60 restart >/dev/null 9>&-
 	elif [[ $mode == external ]]; then
 		ver="$(ls /etc/postgresql | sort -V | tail -n 1)"
 		bl_log "postgres: restarting the machine's cluster $ver/main"
-		pg_ctlcluster --skip-systemctl-redirect "$ver" main restart
+		pg_ctlcluster --skip-systemctl-redirect "$ver" main restart 9>&-
 	else
 		bl_die "postgres: not started by this stack (run: scripts/stack.sh up)"
 	fi

@@ -18,6 +18,8 @@ WORKFLOWCHECK=go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0
 export SIM_VALIDATING="${SIM_VALIDATING:-200ms}"
 export SIM_IN_PROGRESS="${SIM_IN_PROGRESS:-500ms}"
 export SIM_FINALIZING="${SIM_FINALIZING:-200ms}"
+# fault_slow answers after this; the fault test's worker gives up on a request after 2s.
+export SIM_SLOW_RESPONSE="${SIM_SLOW_RESPONSE:-6s}"
 
 if [[ ${CI:-} == true || ${CI:-} == 1 ]]; then
 	stop_stack() {

@@ -34,7 +34,7 @@ func (s *Server) handleCreateBatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalidPayload", serr.message, strPtr(serr.param))
 		return
 	}
-	f := s.pickFault(s.scenarios[scenario], FaultInput{Op: OpCreateBatch, FileID: req.InputFileID, Metadata: req.Metadata, Request: r})
+	f := s.pickFault(s.scenarioNamed(scenario), FaultInput{Op: OpCreateBatch, FileID: req.InputFileID, Metadata: req.Metadata, Request: r})
 	s.serveWithFault(w, r, f, func(w http.ResponseWriter) { s.createBatch(w, req, scenario) })
 }
 

@@ -36,7 +36,11 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	if runID == "" || (*row == 0) == (*customID == "") {
 		return errors.New("explain: usage: starter explain RUN_ID (--row N | --custom-id ID)")
 	}
-	d := &deps{cfg: config.FromEnv(), log: log}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	d := &deps{cfg: cfg, log: log}
 	defer d.close()
 	run, err := loadRun(ctx, d, runID)
 	if err != nil {

@@ -38,7 +38,11 @@ func cmdResults(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	if runID == "" || *outFile == "" {
 		return errors.New("results: usage: starter results RUN_ID -o FILE")
 	}
-	d := &deps{cfg: config.FromEnv(), log: log}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	d := &deps{cfg: cfg, log: log}
 	defer d.close()
 	run, err := loadRun(ctx, d, runID)
 	if err != nil {

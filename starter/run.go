@@ -24,7 +24,10 @@ import (
 )
 
 func cmdRun(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
-	cfg := config.FromEnv()
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	input := fs.String("input", "", "rows file (.csv with a header row, or .jsonl)")
 	format := fs.String("format", "", "csv or jsonl (default: from the input's extension)")

@@ -29,7 +29,10 @@ func main() {
 }
 
 func run(ctx context.Context, log *slog.Logger) error {
-	cfg := config.FromEnv()
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
 	db, err := audit.OpenDB(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
