@@ -5,8 +5,8 @@ package config
 import (
 	"fmt"
 	"os"
-	"time"
 	"strings"
+	"time"
 )
 
 // Config is everything the worker and the starter need to reach their
