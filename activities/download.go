@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 
-	"github.com/openai/openai-go/v3"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -204,22 +201,13 @@ func (a *Activities) Download(ctx context.Context, in DownloadInput) (DownloadRe
 func (a *Activities) fileContent(ctx context.Context, fileID string) (fetched, error) {
 	resp, err := a.AI.Files.Content(audit.WithOperation(ctx, azureopenai.OpFilesContent), fileID)
 	if err != nil {
-		var apiErr *openai.Error
-		if errors.As(err, &apiErr) && apiErr.StatusCode == 404 {
-			return fetched{}, classify("files.content "+fileID, err)
-		}
+		return fetched{}, classify("files.content "+fileID, err)
+	}
+	body, at, err := recordedBody(ctx, azureopenai.OpFilesContent, resp)
+	if err != nil {
 		return fetched{}, fmt.Errorf("files.content %s: %w", fileID, err)
 	}
-	body, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if err != nil {
-		return fetched{}, fmt.Errorf("files.content %s: read: %w", fileID, err)
-	}
-	call, ok := audit.ScopeFrom(ctx).Last(azureopenai.OpFilesContent)
-	if !ok || call.ResponseHash == nil {
-		return fetched{}, fmt.Errorf("files.content %s: no recorded response", fileID)
-	}
-	return fetched{body: body, blob: *call.ResponseHash, bodyOffset: *call.ResponseBodyOffset}, nil
+	return fetched{body: body, blob: at.Blob, bodyOffset: at.Offset}, nil
 }
 
 func findLine(out, errs []outcome.Line, an outcome.Anomaly) *outcome.Line {

@@ -48,6 +48,21 @@ func (in PollInput) worthReporting(st BatchState, now time.Time) bool {
 	return in.Known.RequestCounts != st.RequestCounts && in.ReportEvery > 0 && now.Sub(in.ReportedAt) >= in.ReportEvery
 }
 
+// recordedBody reads a response body the recorder has already buffered and
+// says where those exact bytes sit inside the recorded response blob.
+func recordedBody(ctx context.Context, op string, resp *http.Response) ([]byte, models.Range, error) {
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, models.Range{}, fmt.Errorf("read body: %w", err)
+	}
+	call, ok := audit.ScopeFrom(ctx).Last(op)
+	if !ok || call.ResponseHash == nil {
+		return nil, models.Range{}, fmt.Errorf("no recorded response for %s", op)
+	}
+	return body, models.Range{Blob: *call.ResponseHash, Offset: *call.ResponseBodyOffset, Length: int64(len(body)), SHA256: audit.Hash(body)}, nil
+}
+
 // retrieve calls batches.retrieve and validates the answer from the exact
 // bytes received (Azure's data is untrusted input).
 func (a *Activities) retrieve(ctx context.Context, batchID string) (BatchState, error) {
@@ -56,14 +71,9 @@ func (a *Activities) retrieve(ctx context.Context, batchID string) (BatchState, 
 	if err != nil {
 		return BatchState{}, classify("batches.retrieve", err)
 	}
-	body, err := io.ReadAll(raw.Body)
-	_ = raw.Body.Close()
+	body, at, err := recordedBody(ctx, azureopenai.OpBatchesRetrieve, raw)
 	if err != nil {
-		return BatchState{}, fmt.Errorf("batches.retrieve %s: read body: %w", batchID, err)
-	}
-	call, ok := audit.ScopeFrom(ctx).Last(azureopenai.OpBatchesRetrieve)
-	if !ok || call.ResponseHash == nil {
-		return BatchState{}, fmt.Errorf("batches.retrieve %s: no recorded response", batchID)
+		return BatchState{}, fmt.Errorf("batches.retrieve %s: %w", batchID, err)
 	}
 	st, err := parseBatch(body)
 	if err != nil {
@@ -73,6 +83,6 @@ func (a *Activities) retrieve(ctx context.Context, batchID string) (BatchState, 
 	if st.ID != batchID {
 		return BatchState{}, fmt.Errorf("batches.retrieve %s: answer is for batch %q", batchID, st.ID)
 	}
-	st.Batch = models.Range{Blob: *call.ResponseHash, Offset: *call.ResponseBodyOffset, Length: int64(len(body)), SHA256: audit.Hash(body)}
+	st.Batch = at
 	return st, nil
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -20,6 +22,29 @@ type deps struct {
 	store *audit.BlobStore
 	db    *gorm.DB
 	tc    client.Client
+}
+
+func newDeps(log *slog.Logger) (*deps, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return &deps{cfg: cfg, log: log}, nil
+}
+
+// parseRunArgs parses flags and returns the RUN_ID, accepted before or after them.
+func parseRunArgs(fs *flag.FlagSet, args []string) (string, error) {
+	var runID string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		runID, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	if runID == "" && fs.NArg() > 0 {
+		runID = fs.Arg(0)
+	}
+	return runID, nil
 }
 
 func (d *deps) blobs(ctx context.Context) (*audit.BlobStore, error) {

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/batchledger/batchledger/audit"
-	"github.com/batchledger/batchledger/config"
 	"github.com/batchledger/batchledger/models"
 )
 
@@ -23,24 +22,17 @@ func cmdExplain(ctx context.Context, args []string, out io.Writer, log *slog.Log
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	row := fs.Int("row", 0, "1-based data row number")
 	customID := fs.String("custom-id", "", "the row's custom_id")
-	var runID string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		runID, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
+	runID, err := parseRunArgs(fs, args)
+	if err != nil {
 		return err
-	}
-	if runID == "" && fs.NArg() > 0 {
-		runID = fs.Arg(0)
 	}
 	if runID == "" || (*row == 0) == (*customID == "") {
 		return errors.New("explain: usage: starter explain RUN_ID (--row N | --custom-id ID)")
 	}
-	cfg, err := config.FromEnv()
+	d, err := newDeps(log)
 	if err != nil {
 		return err
 	}
-	d := &deps{cfg: cfg, log: log}
 	defer d.close()
 	run, err := loadRun(ctx, d, runID)
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/batchledger/batchledger/activities"
-	"github.com/batchledger/batchledger/config"
 	"github.com/batchledger/batchledger/models"
 	"github.com/batchledger/batchledger/workflows"
 )
@@ -24,25 +23,17 @@ import (
 func cmdResults(ctx context.Context, args []string, out io.Writer, log *slog.Logger) error {
 	fs := flag.NewFlagSet("results", flag.ContinueOnError)
 	outFile := fs.String("o", "", "write the results JSONL to this file ('-' for stdout)")
-	// Accept RUN_ID before or after the flags.
-	var runID string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		runID, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
+	runID, err := parseRunArgs(fs, args)
+	if err != nil {
 		return err
-	}
-	if runID == "" && fs.NArg() > 0 {
-		runID = fs.Arg(0)
 	}
 	if runID == "" || *outFile == "" {
 		return errors.New("results: usage: starter results RUN_ID -o FILE")
 	}
-	cfg, err := config.FromEnv()
+	d, err := newDeps(log)
 	if err != nil {
 		return err
 	}
-	d := &deps{cfg: cfg, log: log}
 	defer d.close()
 	run, err := loadRun(ctx, d, runID)
 	if err != nil {

@@ -78,7 +78,7 @@ func TestEndToEnd(t *testing.T) {
 	s := requireStack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s.sharedWorker(t)
+	worker := s.sharedWorker(t)
 
 	runID := fmt.Sprintf("e2e-%d", time.Now().UnixNano())
 	out := s.run(t, ctx, "starter", "run", "--input", "examples/rows.csv", "--template", "examples/prompt.tmpl",
@@ -140,6 +140,18 @@ func TestEndToEnd(t *testing.T) {
 	}
 	hist := s.run(t, ctx, "temporal", "workflow", "show", "--workflow-id", runID, "--output", "json")
 	require.NotContains(t, hist, s.apiKey)
+	require.NotContains(t, worker.Output(), s.apiKey, "worker log")
+	require.NotContains(t, out, s.apiKey, "starter output")
+	if dir := os.Getenv("BATCHLEDGER_STACK_DIR"); dir != "" {
+		logs, err := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
+		require.NoError(t, err)
+		require.NotEmpty(t, logs)
+		for _, l := range logs {
+			b, err := os.ReadFile(l)
+			require.NoError(t, err)
+			require.NotContains(t, string(b), s.apiKey, "stack log %s", l)
+		}
+	}
 	// History holds refs and counts, never prompt or response text.
 	for _, rec := range records[1:] {
 		require.NotContains(t, hist, rec[2], "review text in history")

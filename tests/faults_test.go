@@ -256,3 +256,29 @@ func TestAzureFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestAzureRejectionIsFinal: a 4xx (here 401 for a wrong key) is not
+// retried; the run fails naming the call, and the rejected call is recorded
+// without the key it carried.
+func TestAzureRejectionIsFinal(t *testing.T) {
+	s := requireStack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	wrongKey := fmt.Sprintf("wrong-key-%d", time.Now().UnixNano())
+	env := []string{fmt.Sprintf("TASK_QUEUE=rejected-%d", time.Now().UnixNano())}
+	s.startWorker(t, append(env, "AZURE_OPENAI_API_KEY="+wrongKey)...)
+	runID := fmt.Sprintf("e2e-rejected-%d", time.Now().UnixNano())
+	out, err := s.exec(ctx, env, "starter", "run", "--input", writeRows(t, 2), "--template", filepath.Join(s.root, "examples/prompt.tmpl"),
+		"--poll-interval", "300ms", "--run-id", runID, "--wait")
+	require.Error(t, err, out)
+	require.Contains(t, out, "rejected by Azure OpenAI: HTTP 401")
+	var n, attempts int
+	require.NoError(t, s.db.QueryRowContext(ctx, `SELECT count(*), max(attempt) FROM calls WHERE run_id = $1 AND status = 401`, runID).Scan(&n, &attempts))
+	require.Equal(t, 1, n, "the rejected call is recorded once")
+	require.Equal(t, 1, attempts, "and not retried")
+	calls := s.calls(t, ctx, runID)
+	_, blobs := s.verifyCalls(t, ctx, calls)
+	for name, b := range blobs {
+		require.NotContains(t, string(b), wrongKey, "blob %s", name)
+	}
+}
