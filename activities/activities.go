@@ -35,7 +35,9 @@ type Activities struct {
 // much longer start-to-close timeout.
 func (a *Activities) begin(ctx context.Context, runID string) (context.Context, func()) {
 	info := activity.GetInfo(ctx)
-	ctx = audit.WithScope(ctx, audit.NewScope(runID, info.ActivityType.Name, info.Attempt))
+	scope := audit.NewScope(runID, info.ActivityType.Name, info.Attempt)
+	scope.WorkflowRunID = info.WorkflowExecution.RunID
+	ctx = audit.WithScope(ctx, scope)
 	if info.HeartbeatTimeout <= 0 {
 		return ctx, func() {}
 	}

@@ -69,15 +69,15 @@ func TestClassifyHonoursRetryAfter(t *testing.T) {
 func TestPollReportsStatusChangesAndThrottledCounts(t *testing.T) {
 	now := time.Now()
 	st := BatchState{Status: "in_progress", RequestCounts: RequestCount{Total: 10, Completed: 3}}
-	require.True(t, PollInput{}.worthReporting(st, now), "first poll always reports")
+	require.True(t, PollInput{}.ShouldReport(st, now), "first poll always reports")
 	known := st
 	in := PollInput{Known: &known, ReportedAt: now, ReportEvery: time.Minute}
-	require.False(t, in.worthReporting(st, now.Add(time.Hour)), "nothing changed")
+	require.False(t, in.ShouldReport(st, now.Add(time.Hour)), "nothing changed")
 	more := st
 	more.RequestCounts.Completed = 5
-	require.False(t, in.worthReporting(more, now.Add(30*time.Second)), "counts changed, too soon")
-	require.True(t, in.worthReporting(more, now.Add(time.Minute)), "counts changed, interval passed")
+	require.False(t, in.ShouldReport(more, now.Add(30*time.Second)), "counts changed, too soon")
+	require.True(t, in.ShouldReport(more, now.Add(time.Minute)), "counts changed, interval passed")
 	fin := st
 	fin.Status = "finalizing"
-	require.True(t, in.worthReporting(fin, now), "a new status is reported at once")
+	require.True(t, in.ShouldReport(fin, now), "a new status is reported at once")
 }

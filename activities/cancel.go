@@ -25,7 +25,9 @@ func (a *Activities) CancelBatch(ctx context.Context, in CancelInput) (CancelRes
 		if err := a.DB.WithContext(ctx).First(&run, "run_id = ?", in.RunID).Error; err != nil {
 			return CancelResult{}, fmt.Errorf("load run %s: %w", in.RunID, err)
 		}
-		id = run.BatchID
+		if run.IdempotencyKey == in.IdempotencyKey {
+			id = run.BatchID
+		}
 	}
 	if id == "" && in.IdempotencyKey != "" {
 		b, err := a.findBatch(ctx, in.IdempotencyKey)

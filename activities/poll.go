@@ -31,7 +31,7 @@ func (a *Activities) Poll(ctx context.Context, in PollInput) (BatchState, error)
 		Update("batch_status", st.Status).Error; err != nil {
 		return BatchState{}, fmt.Errorf("save batch status of %s: %w", in.RunID, err)
 	}
-	if !st.Terminal() && !in.worthReporting(st, time.Now()) {
+	if !st.Terminal() && !in.ShouldReport(st, time.Now()) {
 		return BatchState{}, temporal.NewApplicationError(
 			fmt.Sprintf("batch %s is %s (%d/%d done, %d failed)", st.ID, st.Status,
 				st.RequestCounts.Completed, st.RequestCounts.Total, st.RequestCounts.Failed),
@@ -40,8 +40,9 @@ func (a *Activities) Poll(ctx context.Context, in PollInput) (BatchState, error)
 	return st, nil
 }
 
-// worthReporting: a new status is always reported; new counts at most every ReportEvery.
-func (in PollInput) worthReporting(st BatchState, now time.Time) bool {
+// ShouldReport says whether a poll result is news for the workflow: a new
+// status always is; new counts at most every ReportEvery.
+func (in PollInput) ShouldReport(st BatchState, now time.Time) bool {
 	if in.Known == nil || in.Known.Status != st.Status {
 		return true
 	}

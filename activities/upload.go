@@ -39,6 +39,10 @@ func (a *Activities) Upload(ctx context.Context, in UploadInput) (UploadResult, 
 	if err := a.DB.WithContext(ctx).First(&run, "run_id = ?", in.RunID).Error; err != nil {
 		return UploadResult{}, fmt.Errorf("load run %s: %w", in.RunID, err)
 	}
+	if run.IdempotencyKey != in.IdempotencyKey {
+		// A deliberate re-run of this workflow id: the ids saved belong to the earlier run.
+		run.InputFileID, run.BatchID = "", ""
+	}
 	if run.BatchID != "" {
 		return UploadResult{FileID: run.InputFileID, BatchID: run.BatchID, Adopted: true}, nil
 	}
@@ -101,9 +105,11 @@ func (a *Activities) Upload(ctx context.Context, in UploadInput) (UploadResult, 
 	return UploadResult{FileID: fileID, BatchID: b.ID}, nil
 }
 
+// setRunKey claims the runs row for this key; ids saved under another key
+// (an earlier run of the same workflow id) are cleared in the same statement.
 func (a *Activities) setRunKey(ctx context.Context, runID, key string) error {
-	if err := a.DB.WithContext(ctx).Model(&models.Run{}).Where("run_id = ?", runID).
-		Update("idempotency_key", key).Error; err != nil {
+	if err := a.DB.WithContext(ctx).Model(&models.Run{}).Where("run_id = ? AND idempotency_key <> ?", runID, key).
+		Updates(map[string]any{"idempotency_key": key, "input_file_id": "", "batch_id": "", "batch_status": ""}).Error; err != nil {
 		return fmt.Errorf("save idempotency key of %s: %w", runID, err)
 	}
 	return nil

@@ -42,6 +42,10 @@ func Migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
 			return fmt.Errorf("migrate: lock: %w", err)
 		}
 		defer tx.Exec("SELECT pg_advisory_unlock(7325001)")
+		// Replaced by calls_attempt_uidx, which also names the Temporal run.
+		if err := tx.Exec("DROP INDEX IF EXISTS calls_run_attempt_idx").Error; err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
 		if err := tx.AutoMigrate(models.All()...); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}

@@ -46,6 +46,7 @@ func (r *Recorder) Record(ctx context.Context, ex Exchange) (models.Call, error)
 	}
 	call := models.Call{
 		RunID:             scope.RunID,
+		WorkflowRunID:     scope.WorkflowRunID,
 		Activity:          scope.Activity,
 		Attempt:           scope.Attempt,
 		CallIndex:         scope.nextIndex(),

@@ -11,9 +11,10 @@ import (
 // run. Every recorded call gets the next call index in its scope, and the
 // scope remembers the calls it recorded so the activity can return their refs.
 type Scope struct {
-	RunID    string
-	Activity string
-	Attempt  int32
+	RunID         string
+	WorkflowRunID string // Temporal's run id: tells apart deliberate re-runs of one workflow id
+	Activity      string
+	Attempt       int32
 
 	mu    sync.Mutex
 	next  int32

@@ -45,10 +45,11 @@ func (r Range) String() string {
 // body starts.
 type Call struct {
 	ID                 uint64  `gorm:"primaryKey"`
-	RunID              string  `gorm:"not null;uniqueIndex:calls_run_attempt_idx,priority:1;index"`
-	Activity           string  `gorm:"not null;uniqueIndex:calls_run_attempt_idx,priority:2"`
-	Attempt            int32   `gorm:"not null;uniqueIndex:calls_run_attempt_idx,priority:3"`
-	CallIndex          int32   `gorm:"not null;uniqueIndex:calls_run_attempt_idx,priority:4"`
+	RunID              string  `gorm:"not null;uniqueIndex:calls_attempt_uidx,priority:1;index"`
+	WorkflowRunID      string  `gorm:"not null;default:'';uniqueIndex:calls_attempt_uidx,priority:2"` // Temporal run: a deliberate re-run of the same workflow id
+	Activity           string  `gorm:"not null;uniqueIndex:calls_attempt_uidx,priority:3"`
+	Attempt            int32   `gorm:"not null;uniqueIndex:calls_attempt_uidx,priority:4"`
+	CallIndex          int32   `gorm:"not null;uniqueIndex:calls_attempt_uidx,priority:5"`
 	Operation          string  `gorm:"not null;index"`
 	Method             string  `gorm:"not null;default:''"`
 	URL                string  `gorm:"not null;default:''"`

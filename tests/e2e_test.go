@@ -11,6 +11,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,6 +112,11 @@ func TestEndToEnd(t *testing.T) {
 	input, err := os.ReadFile(filepath.Join(s.root, "examples/rows.csv"))
 	require.NoError(t, err)
 	require.Contains(t, blobs, "sha256/"+sum(input), "the exact input file is recorded")
+
+	// The memo carries the counts per outcome; explain finds a row by custom_id too.
+	desc := s.run(t, ctx, "temporal", "workflow", "describe", "--workflow-id", runID, "--output", "json")
+	require.Contains(t, desc, `"counts"`)
+	require.Contains(t, s.run(t, ctx, "starter", "explain", runID, "--custom-id", "row-2"), "checks verified")
 
 	// Every input row is in the results, in order, with a response.
 	resFile := filepath.Join(t.TempDir(), "results.jsonl")
@@ -258,4 +264,31 @@ func TestHistoryDoesNotGrowWithRows(t *testing.T) {
 	}
 	t.Logf("history bytes: 3 rows %d, 2000 rows %d", size[3], size[2000])
 	require.InDelta(t, size[3], size[2000], 1024, "history size does not depend on the row count")
+}
+
+// TestDeliberateRerunGetsItsOwnBatch: running the same workflow id again
+// (after the first run closed) is a new run: a new idempotency key, a new
+// batch, its own calls; retries within each run still adopt, never duplicate.
+func TestDeliberateRerunGetsItsOwnBatch(t *testing.T) {
+	s := requireStack(t)
+	s.sharedWorker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	id := fmt.Sprintf("e2e-rerun-%d", time.Now().UnixNano())
+	in := `{"input":{"inline":"city\nParis\n","name":"c.csv"},"template":{"inline":"One fact about {{.city}}."},"poll_interval":"300ms"}`
+	for i := 0; i < 2; i++ {
+		s.run(t, ctx, "temporal", "workflow", "start", "--type", "BatchRun", "--task-queue", envOr("TASK_QUEUE", "batchledger"),
+			"--workflow-id", id, "--id-reuse-policy", "AllowDuplicate", "--input", in)
+		s.run(t, ctx, "temporal", "workflow", "result", "--workflow-id", id)
+	}
+	batches := s.simList(t, ctx, "/_sim/batches", url.Values{"metadata.batchledger_run": {id}})
+	require.Len(t, batches, 2, "one batch per run")
+	keys := map[string]bool{}
+	for _, b := range batches {
+		keys[b["metadata"].(map[string]any)["batchledger_key"].(string)] = true
+	}
+	require.Len(t, keys, 2, "each run has its own idempotency key")
+	var execs int
+	require.NoError(t, s.db.QueryRowContext(ctx, `SELECT count(DISTINCT workflow_run_id) FROM calls WHERE run_id = $1`, id).Scan(&execs))
+	require.Equal(t, 2, execs, "calls are kept per Temporal run")
 }

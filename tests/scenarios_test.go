@@ -104,6 +104,11 @@ func TestScenarios(t *testing.T) {
 			if sc.cancel {
 				s.run(t, ctx, "starter", args...)
 				s.awaitBatchStatus(t, ctx, runID, "in_progress")
+				s.await(t, ctx, "progress query shows the batch in progress", func() bool {
+					out, err := s.exec(ctx, nil, "temporal", "workflow", "query", "--workflow-id", runID, "--type", "progress")
+					return err == nil && strings.Contains(out, `"batch_status":"in_progress"`) &&
+						strings.Contains(out, fmt.Sprintf(`"total":%d`, sc.rows))
+				})
 				s.run(t, ctx, "temporal", "workflow", "cancel", "--workflow-id", runID)
 				s.awaitResults(t, ctx, runID)
 				desc := s.run(t, ctx, "temporal", "workflow", "describe", "--workflow-id", runID, "--output", "json")

@@ -5,6 +5,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -231,9 +232,12 @@ func pollUntilDone(ctx workflow.Context, runID, batchID string, set settings, ma
 			ScheduleToCloseTimeout: left,
 			HeartbeatTimeout:       set.heartbeat,
 			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval:        set.pollInterval,
-				BackoffCoefficient:     1,
-				MaximumInterval:        set.pollInterval,
+				InitialInterval:    set.pollInterval,
+				BackoffCoefficient: 1,
+				MaximumInterval:    set.pollInterval,
+				// The schedule-to-close timeout is the real bound; stating the
+				// attempts it allows keeps test environments from capping them.
+				MaximumAttempts:        maxAttempts(left, set.pollInterval),
 				NonRetryableErrorTypes: []string{activities.ErrAzureRejected, activities.ErrAuditCorrupt},
 			},
 		})
@@ -249,6 +253,14 @@ func pollUntilDone(ctx workflow.Context, runID, batchID string, set settings, ma
 		known := st
 		in.Known = &known
 	}
+}
+
+func maxAttempts(window, interval time.Duration) int32 {
+	n := int64(window/interval) + 2
+	if n > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int32(n)
 }
 
 // cancelBatch asks Azure to cancel the run's batch (found by id or by the

@@ -226,3 +226,35 @@ func TestBatchRunReportsProgressWhileThePollLoopRuns(t *testing.T) {
 	require.Equal(t, "in_progress", mid.BatchStatus, "the query shows what the last poll reported")
 	require.Equal(t, &activities.RequestCount{Total: 2}, mid.RequestCounts)
 }
+
+// TestDayLongBatchKeepsHistorySmall polls a 24-hour batch every minute. The
+// poll loop retries inside one activity while nothing changed and reports
+// changed counts at most every progress_every, so the workflow sees about
+// 150 poll results for 1,440 polls.
+func TestDayLongBatchKeepsHistorySmall(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.Render, mock.Anything, mock.Anything).Return(activities.RenderResult{Rows: 1440, Submitted: 1440}, nil)
+	env.OnActivity(a.Upload, mock.Anything, mock.Anything).Return(activities.UploadResult{FileID: "f", BatchID: "b"}, nil)
+	polls, reports := 0, 0
+	env.OnActivity(a.Poll, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PollInput) (activities.BatchState, error) {
+		polls++
+		st := activities.BatchState{ID: "b", Status: "in_progress", RequestCounts: activities.RequestCount{Total: 1440, Completed: int64(polls)}}
+		if polls >= 1440 {
+			st.Status = "completed"
+		}
+		if st.Terminal() || in.ShouldReport(st, env.Now()) {
+			reports++
+			return st, nil
+		}
+		return activities.BatchState{}, temporal.NewApplicationError("in_progress", activities.ErrBatchNotReady)
+	})
+	env.OnActivity(a.Download, mock.Anything, mock.Anything).Return(activities.DownloadResult{Counts: map[string]int{"response": 1440}}, nil)
+	in := input
+	in.PollInterval, in.MaxWait, in.ProgressEvery = "1m", "25h", "10m"
+	env.ExecuteWorkflow(BatchRun, in)
+	require.NoError(t, env.GetWorkflowError())
+	require.Equal(t, 1440, polls)
+	t.Logf("1440 polls over 24h, %d reported to the workflow", reports)
+	require.LessOrEqual(t, reports, 24*6+3, "history grows with reports, not with polls")
+	require.GreaterOrEqual(t, reports, 120, "counts reach the progress query about every 10 minutes")
+}
