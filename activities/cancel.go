@@ -19,18 +19,16 @@ import (
 func (a *Activities) CancelBatch(ctx context.Context, in CancelInput) (CancelResult, error) {
 	ctx, done := a.begin(ctx, in.RunID)
 	defer done()
+	var run models.Run
+	if err := a.DB.WithContext(ctx).First(&run, "run_id = ?", in.RunID).Error; err != nil {
+		return CancelResult{}, fmt.Errorf("load run %s: %w", in.RunID, err)
+	}
 	id := in.BatchID
-	if id == "" {
-		var run models.Run
-		if err := a.DB.WithContext(ctx).First(&run, "run_id = ?", in.RunID).Error; err != nil {
-			return CancelResult{}, fmt.Errorf("load run %s: %w", in.RunID, err)
-		}
-		if run.IdempotencyKey == in.IdempotencyKey {
-			id = run.BatchID
-		}
+	if id == "" && run.IdempotencyKey == in.IdempotencyKey {
+		id = run.BatchID
 	}
 	if id == "" && in.IdempotencyKey != "" {
-		b, err := a.findBatch(ctx, in.IdempotencyKey)
+		b, err := a.findBatch(ctx, in.IdempotencyKey, run.CreatedAt.Add(-lookupSkew))
 		if err != nil {
 			return CancelResult{}, err
 		}

@@ -25,8 +25,13 @@ const (
 	MetaKey = "batchledger_key"
 )
 
-// lookupLimit bounds how far back list calls search for an earlier attempt's objects.
-const lookupLimit = 500
+// Lists are newest first: the search for an earlier attempt's objects stops
+// at objects older than the run (less a margin for clock skew), or after
+// lookupLimit objects at most.
+const (
+	lookupLimit = 10000
+	lookupSkew  = 15 * time.Minute
+)
 
 // Upload creates the run's input file and batch, exactly once: an earlier
 // attempt's file or batch (found in our runs row or by listing Azure) is
@@ -49,7 +54,8 @@ func (a *Activities) Upload(ctx context.Context, in UploadInput) (UploadResult, 
 	if err := a.setRunKey(ctx, in.RunID, in.IdempotencyKey); err != nil {
 		return UploadResult{}, err
 	}
-	if b, err := a.findBatch(ctx, in.IdempotencyKey); err != nil {
+	since := run.CreatedAt.Add(-lookupSkew)
+	if b, err := a.findBatch(ctx, in.IdempotencyKey, since); err != nil {
 		return UploadResult{}, err
 	} else if b != nil {
 		if err := a.saveIDs(ctx, in.RunID, b.InputFileID, b.ID); err != nil {
@@ -61,7 +67,7 @@ func (a *Activities) Upload(ctx context.Context, in UploadInput) (UploadResult, 
 	fileID := run.InputFileID
 	filename := fmt.Sprintf("batchledger-%s.jsonl", audit.Hash([]byte(in.IdempotencyKey))[:24])
 	if fileID == "" {
-		found, err := a.findFile(ctx, filename, in.Requests.Size)
+		found, err := a.findFile(ctx, filename, in.Requests.Size, since)
 		if err != nil {
 			return UploadResult{}, err
 		}
@@ -127,10 +133,13 @@ func (a *Activities) saveIDs(ctx context.Context, runID, fileID, batchID string)
 }
 
 // findBatch looks for a batch an earlier attempt created for this key.
-func (a *Activities) findBatch(ctx context.Context, key string) (*openai.Batch, error) {
+func (a *Activities) findBatch(ctx context.Context, key string, since time.Time) (*openai.Batch, error) {
 	it := a.AI.Batches.ListAutoPaging(audit.WithOperation(ctx, azureopenai.OpBatchesList), openai.BatchListParams{Limit: openai.Int(100)})
 	for n := 0; n < lookupLimit && it.Next(); n++ {
 		b := it.Current()
+		if b.CreatedAt > 0 && time.Unix(b.CreatedAt, 0).Before(since) {
+			break
+		}
 		if b.Metadata[MetaKey] == key {
 			return &b, nil
 		}
@@ -142,12 +151,17 @@ func (a *Activities) findBatch(ctx context.Context, key string) (*openai.Batch, 
 }
 
 // findFile looks for an input file an earlier attempt uploaded for this key.
-func (a *Activities) findFile(ctx context.Context, filename string, size int64) (string, error) {
+func (a *Activities) findFile(ctx context.Context, filename string, size int64, since time.Time) (string, error) {
+	// Azure's 2024-10-21 files list takes only purpose: no order is promised,
+	// so older files are skipped rather than ending the search.
 	it := a.AI.Files.ListAutoPaging(audit.WithOperation(ctx, azureopenai.OpFilesList), openai.FileListParams{
-		Purpose: openai.String("batch"), Limit: openai.Int(100),
+		Purpose: openai.String("batch"),
 	})
 	for n := 0; n < lookupLimit && it.Next(); n++ {
 		f := it.Current()
+		if f.CreatedAt > 0 && time.Unix(f.CreatedAt, 0).Before(since) {
+			continue
+		}
 		if f.Filename == filename && f.Bytes == size {
 			return f.ID, nil
 		}
