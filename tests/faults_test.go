@@ -281,4 +281,11 @@ func TestAzureRejectionIsFinal(t *testing.T) {
 	for name, b := range blobs {
 		require.NotContains(t, string(b), wrongKey, "blob %s", name)
 	}
+	var dump string
+	require.NoError(t, s.db.QueryRowContext(ctx, `SELECT coalesce(string_agg(c::text, E'\n'), '') FROM calls c WHERE run_id = $1`, runID).Scan(&dump))
+	require.Contains(t, dump, "401", "the error is recorded")
+	require.NotContains(t, dump, wrongKey, "calls rows")
+	hist := s.run(t, ctx, "temporal", "workflow", "show", "--workflow-id", runID, "--output", "json")
+	require.NotContains(t, hist, wrongKey, "workflow history")
+	require.NotContains(t, out, wrongKey, "starter output")
 }
