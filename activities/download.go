@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
+	"github.com/openai/openai-go/v3"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -56,26 +59,33 @@ func (a *Activities) Download(ctx context.Context, in DownloadInput) (DownloadRe
 		files              = map[outcome.Source]fetched{}
 		info               outcome.BatchInfo
 		batchMsg           string
+		missingOutput      string // set when the output file could not be found
 	)
 	if in.Batch != nil {
 		b := in.Batch
 		info = outcome.BatchInfo{Status: b.Status, TimedOut: in.TimedOut, FailedCount: int(b.RequestCounts.Failed)}
 		if b.OutputFileID != "" {
-			f, err := a.fileContent(ctx, b.OutputFileID)
+			f, found, err := a.fileContent(ctx, b.OutputFileID)
 			if err != nil {
 				return DownloadResult{}, err
 			}
-			files[outcome.SourceOutput] = f
+			if found {
+				files[outcome.SourceOutput] = f
+				outLines = outcome.ParseFile(outcome.SourceOutput, f.body)
+			} else {
+				missingOutput = fmt.Sprintf("the output file %s named by the batch does not exist (HTTP 404)", b.OutputFileID)
+			}
 			a.crash("download.after_content")
-			outLines = outcome.ParseFile(outcome.SourceOutput, f.body)
 		}
 		if b.ErrorFileID != "" {
-			f, err := a.fileContent(ctx, b.ErrorFileID)
+			f, found, err := a.fileContent(ctx, b.ErrorFileID)
 			if err != nil {
 				return DownloadResult{}, err
 			}
-			files[outcome.SourceError] = f
-			errLines = outcome.ParseFile(outcome.SourceError, f.body)
+			if found {
+				files[outcome.SourceError] = f
+				errLines = outcome.ParseFile(outcome.SourceError, f.body)
+			}
 		}
 		info.ErrorFileMissing = b.ErrorFileID == "" || len(errLines) == 0
 		if b.Status == "failed" {
@@ -128,6 +138,9 @@ func (a *Activities) Download(ctx context.Context, in DownloadInput) (DownloadRe
 			line.Outcome, line.Message = as.Outcome, as.Message
 			if as.Outcome == outcome.BatchFailed && batchMsg != "" {
 				line.Message = batchMsg
+			}
+			if as.Outcome == outcome.ResultNotFound && missingOutput != "" {
+				line.Message = missingOutput
 			}
 			if as.Line != nil {
 				line.Response, line.Error = as.Line.Response, as.Line.Error
@@ -197,17 +210,24 @@ func (a *Activities) Download(ctx context.Context, in DownloadInput) (DownloadRe
 	return DownloadResult{Results: resRef, Counts: counts, Anomalies: len(anomalies)}, nil
 }
 
-// fileContent downloads one file; its bytes are the body of the recorded response.
-func (a *Activities) fileContent(ctx context.Context, fileID string) (fetched, error) {
+// fileContent downloads one file; its bytes are the body of the recorded
+// response. A file the batch names but Azure does not have (404) is not an
+// error of the run: found is false, the 404 is recorded, and the rows it
+// would have explained get outcomes that say so.
+func (a *Activities) fileContent(ctx context.Context, fileID string) (f fetched, found bool, err error) {
 	resp, err := a.AI.Files.Content(audit.WithOperation(ctx, azureopenai.OpFilesContent), fileID)
+	var apiErr *openai.Error
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound {
+		return fetched{}, false, nil
+	}
 	if err != nil {
-		return fetched{}, classify("files.content "+fileID, err)
+		return fetched{}, false, classify("files.content "+fileID, err)
 	}
 	body, at, err := recordedBody(ctx, azureopenai.OpFilesContent, resp)
 	if err != nil {
-		return fetched{}, fmt.Errorf("files.content %s: %w", fileID, err)
+		return fetched{}, false, fmt.Errorf("files.content %s: %w", fileID, err)
 	}
-	return fetched{body: body, blob: at.Blob, bodyOffset: at.Offset}, nil
+	return fetched{body: body, blob: at.Blob, bodyOffset: at.Offset}, true, nil
 }
 
 func findLine(out, errs []outcome.Line, an outcome.Anomaly) *outcome.Line {

@@ -164,6 +164,8 @@ func (s *Server) writeResults(rec *batchRecord, finished int, unfinished unfinis
 	switch {
 	case sc.ErrorFile == ErrorFileBlankID:
 		res.blankErrorFileID = true
+	case sc.ErrorFile == ErrorFileDangling:
+		res.errorFileID = derivedFileID(rec.ID, "error-missing")
 	case errw.lines > 0 || sc.ErrorFile == ErrorFileEmpty:
 		if res.errorFileID, err = s.storeResultFile(rec, errw, "error", at); err != nil {
 			return batchResult{}, err

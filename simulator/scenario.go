@@ -68,6 +68,9 @@ const (
 	// ErrorFileBlankID creates no error file and answers error_file_id "";
 	// failed lines are only counted.
 	ErrorFileBlankID
+	// ErrorFileDangling answers an error_file_id naming a file that does
+	// not exist, so its content is a 404.
+	ErrorFileDangling
 )
 
 // LineInput describes one validated request line.

@@ -90,6 +90,12 @@ func outcomeScenarios(cfg Config) []Scenario {
 			ErrorFile:   ErrorFileBlankID,
 		},
 		{
+			Name:        "error_file_missing",
+			Description: "completed, i%2==1 counted failed, error_file_id names a file that does not exist (404)",
+			Line:        everyOther,
+			ErrorFile:   ErrorFileDangling,
+		},
+		{
 			Name:        "invalid_json_line",
 			Description: "fails at validation with errors.data [invalid_json_line, line 2] (the file is in fact valid)",
 			Validate: func(ValidateInput) []BatchError {

@@ -357,3 +357,17 @@ func TestScenarioStuckFinalizing(t *testing.T) {
 	assert.Equal(t, done.FinalizingAt+3, done.CompletedAt)
 	assert.Equal(t, openai.BatchRequestCounts{Total: 2, Completed: 2}, stripCounts(done.RequestCounts))
 }
+
+func TestScenarioErrorFileMissing(t *testing.T) {
+	ctx := context.Background()
+	env := startEnv(t, Config{})
+	c := env.client(testKey)
+	b := startScenario(t, ctx, c, 4, "error_file_missing")
+	done := waitStatus(t, ctx, c, b.ID, openai.BatchStatusCompleted, nil)
+	assert.Equal(t, openai.BatchRequestCounts{Total: 4, Completed: 2, Failed: 2}, stripCounts(done.RequestCounts))
+	require.NotEmpty(t, done.ErrorFileID)
+	_, err := c.Files.Content(ctx, done.ErrorFileID)
+	var apiErr *openai.Error
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, 404, apiErr.StatusCode, "the named error file does not exist")
+}

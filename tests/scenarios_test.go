@@ -73,6 +73,12 @@ var scenarios = []scenario{
 		}
 		return "response"
 	}},
+	{name: "error_file_missing", rows: 6, status: "completed", want: func(i, _ int) string {
+		if i%2 == 1 {
+			return "error_details_unavailable"
+		}
+		return "response"
+	}},
 	{name: "invalid_json_line", rows: 3, want: every("batch_failed"), message: "line 2: invalid_json_line", status: "failed"},
 	{name: "token_limit_exceeded", rows: 3, want: every("batch_failed"), message: "token_limit_exceeded", status: "failed"},
 	{name: "expire", rows: 6, want: firstHalf("response", "batch_expired"), status: "expired"},
