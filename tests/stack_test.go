@@ -7,9 +7,11 @@ package tests
 import (
 	"bytes"
 	"context"
+	"errors"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -50,7 +52,10 @@ var (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if shared != nil && shared.worker != nil {
-		shared.worker.stop()
+		if err := shared.worker.stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "shared worker did not shut down cleanly:", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
@@ -130,7 +135,11 @@ func (s *stack) startWorker(t *testing.T, env ...string) *process {
 	p, err := s.newWorker(env...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		p.stop()
+		if err := p.stop(); err != nil {
+			t.Errorf("worker did not shut down cleanly on SIGINT: %v", err)
+		} else if !strings.Contains(p.Output(), "worker stopped cleanly") {
+			t.Errorf("worker exited without its clean-shutdown message")
+		}
 		if t.Failed() {
 			t.Logf("worker output:\n%s", p.Output())
 		}
@@ -154,16 +163,18 @@ func (s *stack) newWorker(env ...string) (*process, error) {
 	return p, p.cmd.Start()
 }
 
-// stop sends SIGTERM and waits for the graceful shutdown, killing after 30 s.
-func (p *process) stop() {
+// stop sends SIGINT and waits for the graceful shutdown, killing after 30 s.
+func (p *process) stop() error {
 	_ = p.cmd.Process.Signal(os.Interrupt)
 	done := make(chan error, 1)
 	go func() { done <- p.cmd.Wait() }()
 	select {
-	case <-done:
+	case err := <-done:
+		return err
 	case <-time.After(30 * time.Second):
 		_ = p.cmd.Process.Kill()
 		<-done
+		return errors.New("still running 30s after SIGINT; killed")
 	}
 }
 
