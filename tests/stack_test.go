@@ -7,10 +7,10 @@ package tests
 import (
 	"bytes"
 	"context"
-	"errors"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
